@@ -1,0 +1,402 @@
+"""Loading and validating the YAML configuration.
+
+Every problem is collected, not just the first, and each names the file and the key path
+(`exchanges.bybit.symbols[2]: ...`) so an operator can fix a config in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exsync.datatypes import CONCRETE, DataType
+from exsync.durations import parse_duration, parse_since
+from exsync.errors import ConfigError
+
+CONFIG_ENV = "EXSYNC_CONFIG"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_TIMEFRAME = re.compile(r"^[1-9]\d*[smhdwM]$")
+_SYMBOL = re.compile(r"^[^\s/]+/[^\s/]+$")
+# Keys that would hold a secret in the YAML itself: refused, secrets come by reference.
+_LITERAL_SECRETS = {
+    "api_key",
+    "apikey",
+    "apiKey",
+    "secret",
+    "password",
+    "passphrase",
+    "private_key",
+    "privateKey",
+    "token",
+}
+_MARKET_TYPES = ("spot", "linear", "inverse")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings that have a global default and may be overridden per exchange."""
+
+    timeframe: str = "1h"
+    ohlcv_since: str = "7d"
+    trades_since: str = "90d"
+    markets_ttl: float = 6 * 3600.0
+    stale_after: float = 3600.0
+    overlap: float = 300.0
+    timeout: float = 15.0
+    max_tries: int = 4
+    max_time: float = 60.0
+
+
+_DURATION_SETTINGS = {"markets_ttl", "stale_after", "overlap", "timeout", "max_time"}
+_SINCE_SETTINGS = {"ohlcv_since", "trades_since"}
+_SETTING_NAMES = {f.name for f in fields(Settings)}
+
+
+@dataclass(frozen=True)
+class CredentialRefs:
+    """Where an exchange's credentials come from: names of environment variables or files."""
+
+    api_key_env: str | None = None
+    secret_env: str | None = None
+    password_env: str | None = None
+    api_key_file: str | None = None
+    secret_file: str | None = None
+    password_file: str | None = None
+
+    def any(self) -> bool:
+        """True when the config names any credential source."""
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+_CREDENTIAL_KEYS = {f.name for f in fields(CredentialRefs)}
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """One configured exchange account, keyed by its name on the CLI and in every table."""
+
+    name: str
+    ccxt_id: str
+    credentials: CredentialRefs = field(default_factory=CredentialRefs)
+    api_url: str | None = None
+    sandbox: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+    symbols: tuple[str, ...] = ()
+    types: tuple[DataType, ...] = CONCRETE
+    market_types: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration."""
+
+    source: str
+    database: Path | None
+    defaults: Settings
+    exchanges: dict[str, ExchangeConfig]
+
+    def exchange(self, name: str) -> ExchangeConfig:
+        """Return the named exchange or raise a ConfigError naming the known ones."""
+        try:
+            return self.exchanges[name]
+        except KeyError:
+            known = ", ".join(sorted(self.exchanges)) or "none"
+            raise ConfigError(
+                [f"{self.source}: no exchange named {name!r} (configured: {known})"]
+            ) from None
+
+
+_EXCHANGE_KEYS = (
+    {"ccxt_id", "api_url", "sandbox", "options", "symbols", "types", "market_types"}
+    | _CREDENTIAL_KEYS
+    | _SETTING_NAMES
+)
+_TOP_KEYS = {"database", "defaults", "exchanges"}
+
+
+class _Problems:
+    """Collects problems as `file: key.path: message` lines."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.lines.append(
+            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
+        )
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """Return the config path: --config, $EXSYNC_CONFIG, $CONFIGURATION_DIRECTORY, XDG, or None."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    candidates = []
+    if os.environ.get("CONFIGURATION_DIRECTORY"):
+        candidates.append(Path(os.environ["CONFIGURATION_DIRECTORY"]) / "config.yaml")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    candidates.append(Path(xdg) / "exsync" / "config.yaml")
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file; raise ConfigError listing every problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{source}: config file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{source}: cannot read config: {_reason(exc)}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError([f"{source}: {where}{problem}"]) from None
+    return parse_config(data if data is not None else {}, source=source, base_dir=path.parent)
+
+
+def parse_config(data: object, source: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Validate an already-parsed config mapping; raise ConfigError listing every problem."""
+    problems = _Problems(source)
+    if not isinstance(data, dict):
+        problems.add("", "the top level must be a mapping with `exchanges:`")
+        raise ConfigError(problems.lines)
+    for key in data:
+        if key not in _TOP_KEYS:
+            problems.add(str(key), f"unknown key (expected one of {', '.join(sorted(_TOP_KEYS))})")
+
+    database = None
+    if data.get("database") is not None:
+        if isinstance(data["database"], str) and data["database"].strip():
+            database = Path(os.path.expanduser(data["database"]))
+            if not database.is_absolute() and base_dir is not None:
+                database = base_dir / database
+        else:
+            problems.add("database", "must be a file path")
+
+    defaults = _parse_settings(data.get("defaults"), "defaults", Settings(), problems, True)
+
+    exchanges: dict[str, ExchangeConfig] = {}
+    raw_exchanges = data.get("exchanges")
+    if raw_exchanges is None:
+        raw_exchanges = {}
+    if not isinstance(raw_exchanges, dict):
+        problems.add("exchanges", "must be a mapping of exchange names to settings")
+        raw_exchanges = {}
+    for name, entry in raw_exchanges.items():
+        parsed = _parse_exchange(name, entry, defaults, problems)
+        if parsed is not None:
+            exchanges[parsed.name] = parsed
+
+    if problems.lines:
+        raise ConfigError(problems.lines)
+    return Config(source=source, database=database, defaults=defaults, exchanges=exchanges)
+
+
+def _parse_settings(
+    raw: object, path: str, base: Settings, problems: _Problems, strict: bool
+) -> Settings:
+    if raw is None:
+        return base
+    if not isinstance(raw, dict):
+        problems.add(path, "must be a mapping")
+        return base
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        key_path = f"{path}.{key}"
+        if key not in _SETTING_NAMES:
+            if strict:
+                problems.add(key_path, f"unknown key (expected one of {_sorted(_SETTING_NAMES)})")
+            continue
+        checked = _check_setting(key, value, key_path, problems)
+        if checked is not None:
+            changes[key] = checked
+    return replace(base, **changes)
+
+
+def _check_setting(key: str, value: object, path: str, problems: _Problems) -> Any:
+    if key in _DURATION_SETTINGS:
+        try:
+            seconds = parse_duration(value)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            problems.add(path, str(exc) or "expected a duration such as 30s, 15m, 2h or 7d")
+            return None
+        if key == "timeout" and seconds <= 0:
+            problems.add(path, "must be greater than zero")
+            return None
+        return seconds
+    if key in _SINCE_SETTINGS:
+        try:
+            parse_since(value, 0)
+        except (ValueError, TypeError) as exc:
+            problems.add(path, str(exc))
+            return None
+        return value if isinstance(value, str) else str(value)
+    if key == "max_tries":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+            problems.add(path, "must be a whole number from 1 to 100")
+            return None
+        return value
+    if key == "timeframe":
+        if not isinstance(value, str) or not _TIMEFRAME.match(value):
+            problems.add(path, f"{value!r} is not a timeframe such as 1m, 15m, 1h or 1d")
+            return None
+        return value
+    return value
+
+
+def _parse_exchange(
+    name: object, entry: object, defaults: Settings, problems: _Problems
+) -> ExchangeConfig | None:
+    path = f"exchanges.{name}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.add(
+            path, "exchange names use lowercase letters, digits, '-' and '_' (e.g. bybit-main)"
+        )
+        return None
+    if entry is None:
+        entry = {}
+    if not isinstance(entry, dict):
+        problems.add(path, "must be a mapping of settings")
+        return None
+    ok = True
+    for key in entry:
+        if key in _LITERAL_SECRETS:
+            problems.add(
+                f"{path}.{key}",
+                "secrets are not written into the config: use "
+                f"{_secret_ref(key)}_env (environment variable) or {_secret_ref(key)}_file",
+            )
+            ok = False
+        elif key not in _EXCHANGE_KEYS:
+            problems.add(
+                f"{path}.{key}", f"unknown key (expected one of {_sorted(_EXCHANGE_KEYS)})"
+            )
+            ok = False
+
+    ccxt_id = entry.get("ccxt_id", name)
+    if not isinstance(ccxt_id, str) or not re.match(r"^[a-z0-9]+$", ccxt_id):
+        problems.add(f"{path}.ccxt_id", "must be a ccxt exchange id such as bybit or binance")
+        ok = False
+
+    creds: dict[str, str] = {}
+    for key in _CREDENTIAL_KEYS:
+        if key in entry:
+            value = entry[key]
+            if not isinstance(value, str) or not value.strip():
+                problems.add(f"{path}.{key}", "must be a non-empty string")
+                ok = False
+            else:
+                creds[key] = value
+
+    api_url = entry.get("api_url")
+    if api_url is not None and (
+        not isinstance(api_url, str) or not re.match(r"^https?://[^\s/]+", api_url)
+    ):
+        problems.add(f"{path}.api_url", "must be an http:// or https:// base URL")
+        ok = False
+
+    sandbox = entry.get("sandbox", False)
+    if not isinstance(sandbox, bool):
+        problems.add(f"{path}.sandbox", "must be true or false")
+        ok = False
+
+    options = entry.get("options", {}) or {}
+    if not isinstance(options, dict):
+        problems.add(f"{path}.options", "must be a mapping passed to ccxt")
+        ok = False
+        options = {}
+    for key in options:
+        if key in _LITERAL_SECRETS:
+            problems.add(f"{path}.options.{key}", "secrets are not written into the config")
+            ok = False
+
+    symbols = _string_list(entry.get("symbols", []), f"{path}.symbols", problems, _check_symbol)
+    types = _string_list(entry.get("types", list(CONCRETE)), f"{path}.types", problems, _check_type)
+    market_types = _string_list(
+        entry.get("market_types", []), f"{path}.market_types", problems, _check_market_type
+    )
+    if symbols is None or types is None or market_types is None:
+        ok = False
+
+    settings = _parse_settings(
+        {k: v for k, v in entry.items() if k in _SETTING_NAMES}, path, defaults, problems, False
+    )
+    if not ok:
+        return None
+    return ExchangeConfig(
+        name=name,
+        ccxt_id=ccxt_id,
+        credentials=CredentialRefs(**creds),
+        api_url=api_url.rstrip("/") if api_url else None,
+        sandbox=sandbox,
+        options=options,
+        symbols=tuple(dict.fromkeys(symbols or [])),
+        types=tuple(dict.fromkeys(DataType(t) for t in types or [])),
+        market_types=tuple(dict.fromkeys(market_types or [])),
+        settings=settings,
+    )
+
+
+def _string_list(
+    value: object, path: str, problems: _Problems, check: Callable[[str], str | None]
+) -> list[str] | None:
+    if not isinstance(value, list):
+        problems.add(path, "must be a list")
+        return None
+    result = []
+    ok = True
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            problems.add(f"{path}[{index}]", f"must be a string, not {type(item).__name__}")
+            ok = False
+            continue
+        message = check(item)
+        if message:
+            problems.add(f"{path}[{index}]", message)
+            ok = False
+        result.append(item)
+    return result if ok else None
+
+
+def _check_symbol(symbol: str) -> str | None:
+    if not _SYMBOL.match(symbol):
+        return f"{symbol!r} is not a unified symbol such as BTC/USDT or BTC/USDT:USDT"
+    return None
+
+
+def _check_type(name: str) -> str | None:
+    if name not in {t.value for t in CONCRETE}:
+        return f"{name!r} is not a data type (one of {', '.join(t.value for t in CONCRETE)})"
+    return None
+
+
+def _check_market_type(name: str) -> str | None:
+    if name not in _MARKET_TYPES:
+        return f"{name!r} is not a market type (one of {', '.join(_MARKET_TYPES)})"
+    return None
+
+
+def _secret_ref(key: str) -> str:
+    return {"apikey": "api_key", "apiKey": "api_key", "passphrase": "password"}.get(key, key)
+
+
+def _sorted(names: set[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or exc.__class__.__name__

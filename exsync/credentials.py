@@ -1,0 +1,79 @@
+"""Resolving credentials from the references in the config, without ever showing them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exsync.config import ExchangeConfig
+from exsync.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An exchange's API key, secret and (for some exchanges) password.
+
+    The values are excluded from repr so that no log line or traceback can print them.
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def present(self) -> bool:
+        """True when both an API key and a secret are available."""
+        return bool(self.api_key and self.secret)
+
+    def values(self) -> list[str]:
+        """The secret strings themselves, for scrubbing error messages."""
+        return [v for v in (self.api_key, self.secret, self.password) if v]
+
+
+def resolve(
+    exchange: ExchangeConfig, source: str, environ: Mapping[str, str] | None = None
+) -> Credentials:
+    """Read the credentials the config points at; raise ConfigError when one is missing."""
+    environ = os.environ if environ is None else environ
+    refs = exchange.credentials
+    problems: list[str] = []
+    values: dict[str, str | None] = {}
+    for what in ("api_key", "secret", "password"):
+        env_name = getattr(refs, f"{what}_env")
+        file_name = getattr(refs, f"{what}_file")
+        key_path = f"exchanges.{exchange.name}.{what}"
+        value = None
+        if env_name:
+            value = environ.get(env_name)
+            if not value:
+                problems.append(
+                    f"{source}: {key_path}_env: environment variable {env_name} is not set"
+                )
+        elif file_name:
+            path = Path(os.path.expanduser(file_name))
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                reason = exc.strerror or exc.__class__.__name__
+                problems.append(f"{source}: {key_path}_file: cannot read {path}: {reason}")
+            else:
+                if not value:
+                    problems.append(f"{source}: {key_path}_file: {path} is empty")
+        values[what] = value or None
+    if (values["api_key"] is None) != (values["secret"] is None) and not problems:
+        problems.append(
+            f"{source}: exchanges.{exchange.name}: an API key needs a secret and vice versa"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return Credentials(**values)
+
+
+def scrub(message: str, credentials: Credentials) -> str:
+    """Replace any credential that slipped into an error message with ***."""
+    for value in credentials.values():
+        if len(value) >= 4:
+            message = message.replace(value, "***")
+    return message

@@ -1,0 +1,126 @@
+"""The exchange factory: a configured ccxt asyncio client with its markets ready.
+
+Markets come from the `markets` cache when it is fresh: a cold `load_markets()` costs a
+dozen requests and megabytes on a real exchange, on every invocation of a one-shot process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import ccxt
+import ccxt.async_support as ccxt_async
+
+from exsync.config import ExchangeConfig
+from exsync.credentials import Credentials
+from exsync.errors import ConfigError
+from exsync.profiles import Profile
+from exsync.retry import Attempts, call
+from exsync.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def check_ccxt_id(exchange: ExchangeConfig, source: str) -> None:
+    """Raise ConfigError when the exchange's ccxt id is not a ccxt exchange class."""
+    if exchange.ccxt_id not in ccxt.exchanges:
+        raise ConfigError(
+            [
+                f"{source}: exchanges.{exchange.name}.ccxt_id: {exchange.ccxt_id!r} "
+                "is not an exchange ccxt knows"
+            ]
+        )
+
+
+def create_client(
+    exchange: ExchangeConfig,
+    credentials: Credentials,
+    profile: Profile,
+    market_types: tuple[str, ...],
+) -> Any:
+    """Build the ccxt asyncio client for one configured exchange (no request is sent)."""
+    klass = getattr(ccxt_async, exchange.ccxt_id)
+    options = _deep_merge(profile.ccxt_options(market_types), dict(exchange.options))
+    settings: dict[str, Any] = {
+        "enableRateLimit": True,
+        "timeout": int(exchange.settings.timeout * 1000),
+        "options": options,
+    }
+    if profile.has:
+        settings["has"] = dict(profile.has)
+    if credentials.api_key:
+        settings["apiKey"] = credentials.api_key
+        settings["secret"] = credentials.secret
+    if credentials.password:
+        settings["password"] = credentials.password
+    client = klass(settings)
+    if exchange.sandbox and not exchange.api_url:
+        client.set_sandbox_mode(True)
+    if exchange.api_url:
+        client.urls["api"] = _replace_urls(client.urls["api"], exchange.api_url)
+    return client
+
+
+def markets_fingerprint(exchange: ExchangeConfig, market_types: tuple[str, ...]) -> str:
+    """What the cached markets depend on; a change invalidates the cache."""
+    key = {
+        "ccxt": ccxt.__version__,
+        "id": exchange.ccxt_id,
+        "url": exchange.api_url,
+        "sandbox": exchange.sandbox,
+        "types": sorted(market_types),
+        "options": exchange.options,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+async def prepare_markets(
+    client: Any,
+    exchange: ExchangeConfig,
+    market_types: tuple[str, ...],
+    store: Store,
+    counter: Attempts,
+) -> bool:
+    """Load markets from the cache or the exchange; return True when the cache served them."""
+    fingerprint = markets_fingerprint(exchange, market_types)
+    cached = store.load_markets(exchange.name, fingerprint, exchange.settings.markets_ttl)
+    if cached is not None:
+        markets, currencies = cached
+        client.set_markets(markets, currencies)
+        return True
+    settings = exchange.settings
+    await call(
+        client.load_markets,
+        counter=counter,
+        max_tries=settings.max_tries,
+        max_time=settings.max_time,
+    )
+    store.save_markets(
+        exchange.name,
+        exchange.ccxt_id,
+        fingerprint,
+        client.markets.values(),
+        dict(client.currencies) if client.currencies else None,
+    )
+    log.debug("%s: cached %d markets", exchange.name, len(client.markets))
+    return False
+
+
+def _replace_urls(urls: Any, base: str) -> Any:
+    """Point every API base URL ccxt knows for the exchange at `base`."""
+    if isinstance(urls, dict):
+        return {key: _replace_urls(value, base) for key, value in urls.items()}
+    return base
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,271 @@
+"""One synchronization pass: every requested exchange x data type, concurrently.
+
+Exchanges run side by side; inside an exchange the data types run side by side too,
+paced by the one rate limiter of that exchange's ccxt client. A failing unit is recorded
+and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exsync.config import Config, ExchangeConfig
+from exsync.credentials import Credentials, resolve, scrub
+from exsync.datatypes import DataType, expand
+from exsync.errors import ExitCode
+from exsync.factory import check_ccxt_id, create_client, prepare_markets
+from exsync.paths import database_path
+from exsync.profiles import market_type_of, profile_for
+from exsync.retry import Attempts
+from exsync.store import Store, utc_now
+from exsync.strategies import STRATEGIES, UnitContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UnitResult:
+    """The outcome of one exchange x data type unit."""
+
+    exchange: str
+    data_type: str
+    status: str  # ok | failed | skipped
+    records: int = 0
+    attempts: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class PassResult:
+    """The outcome of one pass."""
+
+    run_id: str
+    units: list[UnitResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 when every unit succeeded, 1 when any failed, 75 when every unit was skipped."""
+        if any(u.status == "failed" for u in self.units):
+            return ExitCode.FAILED
+        if self.units and all(u.status == "skipped" for u in self.units):
+            return ExitCode.NOTHING_ATTEMPTED
+        return ExitCode.OK
+
+    @property
+    def ok(self) -> bool:
+        """True when every requested unit succeeded."""
+        return self.exit_code is ExitCode.OK
+
+
+class Synchronizer:
+    """Runs passes for a configuration against one database.
+
+    >>> result = Synchronizer(config).sync(exchanges=["bybit"], types=[DataType.ALL])
+    >>> result.exit_code
+    """
+
+    def __init__(self, config: Config, db_path: str | Path | None = None) -> None:
+        self.config = config
+        self.db_path = database_path(config, db_path)
+
+    def sync(
+        self,
+        exchanges: Sequence[str] | None = None,
+        types: Iterable[DataType | str] = (DataType.ALL,),
+    ) -> PassResult:
+        """Run one pass and return its result; raises ConfigError/DatabaseError before any work."""
+        return asyncio.run(self.sync_async(exchanges, types))
+
+    async def sync_async(
+        self,
+        exchanges: Sequence[str] | None = None,
+        types: Iterable[DataType | str] = (DataType.ALL,),
+    ) -> PassResult:
+        """The pass itself, for callers that already run an event loop."""
+        names = list(dict.fromkeys(exchanges or self.config.exchanges))
+        selected = [self.config.exchange(name) for name in names]
+        requested = list(types)
+        plans = []
+        for exchange in selected:
+            check_ccxt_id(exchange, self.config.source)
+            credentials = resolve(exchange, self.config.source)
+            plans.append((exchange, credentials, expand(requested, exchange.types)))
+        started = time.monotonic()
+        result = PassResult(run_id=_new_run_id())
+        with Store(self.db_path) as store:
+            log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
+            outcomes = await asyncio.gather(
+                *(
+                    self._sync_exchange(store, result.run_id, exchange, credentials, data_types)
+                    for exchange, credentials, data_types in plans
+                )
+            )
+        for units in outcomes:
+            result.units.extend(units)
+        result.seconds = time.monotonic() - started
+        log.info(
+            "pass %s finished in %.1fs: %d ok, %d failed, %d skipped",
+            result.run_id,
+            result.seconds,
+            *(sum(u.status == s for u in result.units) for s in ("ok", "failed", "skipped")),
+        )
+        return result
+
+    async def _sync_exchange(
+        self,
+        store: Store,
+        run_id: str,
+        exchange: ExchangeConfig,
+        credentials: Credentials,
+        data_types: list[DataType],
+    ) -> list[UnitResult]:
+        profile = profile_for(exchange.ccxt_id)
+        market_types = _market_types(exchange, profile.default_market_types)
+        client = create_client(exchange, credentials, profile, market_types)
+        started_at = utc_now()
+        try:
+            counter = Attempts()
+            try:
+                await prepare_markets(client, exchange, market_types, store, counter)
+            except Exception as exc:
+                # Without markets no unit can run: each is recorded as failed with the cause.
+                message = _one_line(exc, credentials)
+                log.error("%s: cannot load markets: %s", exchange.name, message)
+                return [
+                    self._record(
+                        store,
+                        run_id,
+                        exchange.name,
+                        t,
+                        started_at,
+                        "failed",
+                        0,
+                        counter.attempts,
+                        message,
+                        0.0,
+                    )
+                    for t in data_types
+                ]
+            now_ms = int(time.time() * 1000)
+            contexts = [
+                UnitContext(
+                    exchange=exchange,
+                    client=client,
+                    store=store,
+                    profile=profile,
+                    market_types=market_types,
+                    run_id=run_id,
+                    now_ms=now_ms,
+                )
+                for _ in data_types
+            ]
+            return list(
+                await asyncio.gather(
+                    *(
+                        self._run_unit(ctx, data_type, credentials)
+                        for ctx, data_type in zip(contexts, data_types, strict=True)
+                    )
+                )
+            )
+        finally:
+            await client.close()
+
+    async def _run_unit(
+        self, ctx: UnitContext, data_type: DataType, credentials: Credentials
+    ) -> UnitResult:
+        started_at = utc_now()
+        started = time.monotonic()
+        try:
+            records = await STRATEGIES[data_type](ctx)
+        except Exception as exc:
+            message = _one_line(exc, credentials)
+            log.error("%s %s failed: %s", ctx.name, data_type, message)
+            return self._record(
+                ctx.store,
+                ctx.run_id,
+                ctx.name,
+                data_type,
+                started_at,
+                "failed",
+                0,
+                ctx.attempts.attempts,
+                message,
+                time.monotonic() - started,
+            )
+        seconds = time.monotonic() - started
+        log.info(
+            "%s %s ok: %d records, %d attempt(s), %.2fs",
+            ctx.name,
+            data_type,
+            records,
+            ctx.attempts.attempts,
+            seconds,
+        )
+        return self._record(
+            ctx.store,
+            ctx.run_id,
+            ctx.name,
+            data_type,
+            started_at,
+            "ok",
+            records,
+            ctx.attempts.attempts,
+            None,
+            seconds,
+        )
+
+    @staticmethod
+    def _record(
+        store: Store,
+        run_id: str,
+        exchange: str,
+        data_type: DataType,
+        started_at: str,
+        status: str,
+        records: int,
+        attempts: int,
+        error: str | None,
+        seconds: float,
+    ) -> UnitResult:
+        store.record_run(
+            run_id=run_id,
+            exchange=exchange,
+            data_type=str(data_type),
+            started_at=started_at,
+            finished_at=utc_now(),
+            status=status,
+            records=records,
+            attempts=attempts,
+            error=error,
+        )
+        return UnitResult(exchange, str(data_type), status, records, attempts, error, seconds)
+
+
+def _market_types(exchange: ExchangeConfig, defaults: tuple[str, ...]) -> tuple[str, ...]:
+    """The configured market types (or the exchange's defaults) plus those of the symbols."""
+    chosen = list(exchange.market_types or defaults)
+    for symbol in exchange.symbols:
+        kind = market_type_of(symbol)
+        if kind not in chosen:
+            chosen.append(kind)
+    return tuple(chosen)
+
+
+def _one_line(exc: BaseException, credentials: Credentials) -> str:
+    """A one-line description of an error, with any credential scrubbed out."""
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return scrub(f"{exc.__class__.__name__}: {text}", credentials)
+
+
+def _new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]

@@ -1,0 +1,99 @@
+"""Per-exchange differences, as data.
+
+The strategies are written once against ccxt's unified API; what differs between exchanges
+(how far one history query may reach, how pages are chained, which parameters select a
+market type, which ccxt options avoid needless requests) lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How exsync talks to one ccxt exchange class."""
+
+    ccxt_id: str
+    #: market types synced when the config names none
+    default_market_types: tuple[str, ...] = ("spot",)
+    #: longest span one trades/orders history query may cover (None: unlimited)
+    history_window_ms: int | None = None
+    #: page sizes the exchange allows at most, per kind of request
+    page_size: dict[str, int] = field(default_factory=dict)
+    #: request parameter carrying the next-page cursor, and where ccxt leaves it in `info`
+    cursor_param: str | None = None
+    cursor_field: str | None = None
+    #: exchange parameters for a history window; passed as params (not `since`) so that ccxt
+    #: does not drop orders created before the window but closed inside it
+    window_params: tuple[str, str] | None = None
+    #: ccxt params selecting each market type in account-wide calls
+    market_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the param that names a settle coin, for calls that need one per contract family
+    settle_param: str | None = None
+    #: fixed ccxt options (merged under the config's `options`)
+    options: dict[str, Any] = field(default_factory=dict)
+    #: ccxt `has` overrides that switch off calls exsync never needs
+    has: dict[str, bool] = field(default_factory=dict)
+
+    def ccxt_options(self, market_types: tuple[str, ...]) -> dict[str, Any]:
+        """ccxt options for a client syncing `market_types`."""
+        options = dict(self.options)
+        if self.ccxt_id == "bybit":
+            # Loading only the market types in use saves the option and PreLaunch requests.
+            options["fetchMarkets"] = {"types": list(market_types)}
+        return options
+
+    def page(self, kind: str, default: int = 100) -> int:
+        """The page size for a kind of request ('trades', 'orders', 'open_orders', ...)."""
+        return self.page_size.get(kind, default)
+
+
+BYBIT = Profile(
+    ccxt_id="bybit",
+    default_market_types=("spot", "linear"),
+    # execution/list and order/history answer at most 7 days per query.
+    history_window_ms=7 * DAY_MS,
+    page_size={
+        "trades": 100,
+        "orders": 50,
+        "open_orders": 50,
+        "positions": 200,
+        "ohlcv": 1000,
+    },
+    cursor_param="cursor",
+    cursor_field="nextPageCursor",
+    window_params=("startTime", "endTime"),
+    market_params={
+        "spot": {"type": "spot"},
+        "linear": {"type": "swap", "subType": "linear"},
+        "inverse": {"type": "swap", "subType": "inverse"},
+    },
+    settle_param="settleCoin",
+    # A unified trading account is assumed, which saves two account-mode requests before
+    # the first balance call.
+    options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
+    has={"fetchCurrencies": False},
+)
+
+PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT,)}
+
+
+def profile_for(ccxt_id: str) -> Profile:
+    """The profile of a ccxt exchange id; a conservative generic one when none is known."""
+    return PROFILES.get(ccxt_id) or Profile(
+        ccxt_id=ccxt_id,
+        market_params={"spot": {"type": "spot"}, "linear": {"type": "swap"}},
+    )
+
+
+def market_type_of(symbol: str) -> str:
+    """Market type of a unified symbol: BTC/USDT spot, BTC/USDT:USDT linear, BTC/USD:BTC inverse."""
+    if ":" not in symbol:
+        return "spot"
+    pair, settle = symbol.split(":", 1)
+    quote = pair.split("/", 1)[1]
+    return "linear" if settle.split("-", 1)[0] == quote else "inverse"

@@ -1,0 +1,217 @@
+"""The SQLite store: opening the database safely, transactions, and the repositories.
+
+A `Store` holds one connection. Writes happen in short synchronous transactions taken with
+`BEGIN IMMEDIATE`, never across an `await`, so concurrent units in one process interleave
+safely on a single connection and concurrent processes wait on SQLite's busy timeout
+instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from exsync.errors import DatabaseError
+from exsync.schema import TABLES_BY_NAME, ensure_schema
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def utc_now() -> str:
+    """The current time as exsync stores its own timestamps (ISO-8601, UTC, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON for raw payload columns."""
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class Store:
+    """One open exsync database."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise DatabaseError(f"{self.path}: no database yet (run `exsync sync` first)")
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"{self.path}: cannot create directory: {exc.strerror}"
+                ) from None
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{self.path}: cannot open database: {exc}") from None
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # WAL lets `exsync status` read while a pass writes; NORMAL is durable in WAL
+            # except for the last transactions on power loss, which the next pass re-fetches.
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal" and create:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if create:
+                ensure_schema(self.db)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise DatabaseError(f"{self.path}: {_describe(exc)}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """A write transaction: everything inside commits together or not at all."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{self.path}: {_describe(exc)}") from None
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.conn.execute("ROLLBACK")
+            raise DatabaseError(f"{self.path}: {_describe(exc)}") from None
+
+    # -- generic writes (call inside `transaction()`) ------------------------------------
+
+    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or update rows by the table's primary key; return how many were written."""
+        if not rows:
+            return 0
+        spec = TABLES_BY_NAME[table]
+        self.db.table(table).upsert_all(rows, pk=list(spec.pk), batch_size=500)
+        return len(rows)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one SQL statement."""
+        return self.conn.execute(sql, params)
+
+    # -- cursors --------------------------------------------------------------------------
+
+    def get_cursor(self, exchange: str, stream: str) -> int | None:
+        """Where an incremental stream resumes, in ms, or None before its first pass."""
+        row = self.conn.execute(
+            "SELECT position FROM cursors WHERE exchange = ? AND stream = ?", (exchange, stream)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_cursor(self, exchange: str, stream: str, position: int) -> None:
+        """Move a stream's cursor (inside the transaction that wrote the rows it covers)."""
+        self.conn.execute(
+            "INSERT INTO cursors (exchange, stream, position, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (exchange, stream) DO UPDATE SET position = excluded.position, "
+            "updated_at = excluded.updated_at WHERE position IS NOT excluded.position",
+            (exchange, stream, position, utc_now()),
+        )
+
+    # -- sync history ---------------------------------------------------------------------
+
+    def record_run(
+        self,
+        *,
+        run_id: str,
+        exchange: str,
+        data_type: str,
+        started_at: str,
+        finished_at: str,
+        status: str,
+        records: int,
+        attempts: int,
+        error: str | None,
+    ) -> None:
+        """Append one unit's outcome to `sync_runs`."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO sync_runs (run_id, exchange, data_type, started_at, finished_at, "
+                "status, records, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    exchange,
+                    data_type,
+                    started_at,
+                    finished_at,
+                    status,
+                    records,
+                    attempts,
+                    error,
+                ),
+            )
+
+    # -- markets cache --------------------------------------------------------------------
+
+    def load_markets(
+        self, exchange: str, fingerprint: str, max_age_s: float
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None] | None:
+        """Cached markets and currencies if fresh and fetched with the same settings."""
+        row = self.conn.execute(
+            "SELECT fingerprint, fetched_at, markets, currencies FROM markets WHERE exchange = ?",
+            (exchange,),
+        ).fetchone()
+        if row is None or row[0] != fingerprint:
+            return None
+        age = (datetime.now(UTC) - datetime.fromisoformat(row[1])).total_seconds()
+        if age > max_age_s or age < 0:
+            return None
+        try:
+            return json.loads(row[2]), (json.loads(row[3]) if row[3] else None)
+        except ValueError:
+            return None
+
+    def save_markets(
+        self,
+        exchange: str,
+        ccxt_id: str,
+        fingerprint: str,
+        markets: Iterable[dict[str, Any]],
+        currencies: dict[str, Any] | None,
+    ) -> None:
+        """Replace the cached markets of an exchange."""
+        with self.transaction():
+            self.upsert(
+                "markets",
+                [
+                    {
+                        "exchange": exchange,
+                        "ccxt_id": ccxt_id,
+                        "fingerprint": fingerprint,
+                        "fetched_at": utc_now(),
+                        "markets": to_json(list(markets)),
+                        "currencies": to_json(currencies) if currencies else None,
+                    }
+                ],
+            )
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "file is not a database" in text or "malformed" in text:
+        return f"not a valid exsync database ({text})"
+    if "readonly" in text or "unable to open" in text:
+        return f"database is not writable ({text})"
+    if "locked" in text or "busy" in text:
+        return f"database stayed locked by another process for {BUSY_TIMEOUT_MS // 1000}s"
+    return text

@@ -1,0 +1,565 @@
+"""One fetch strategy per data type, side by side.
+
+Each strategy fetches through ccxt's unified API and writes through the store. Snapshot
+types (balances, positions, open orders, tickers) replace their picture of the exchange
+in one transaction, so whatever disappeared on the exchange disappears from (or is marked
+in) the copy. History types (closed orders, trades, candles) walk the exchange's time
+windows and pages from their cursor to now; rows and the cursor that covers them commit
+together, and the cursor only ever moves past rows already committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from exsync.config import ExchangeConfig
+from exsync.datatypes import DataType
+from exsync.durations import parse_since
+from exsync.profiles import DAY_MS, Profile, market_type_of
+from exsync.retry import Attempts, call
+from exsync.schema import TABLES_BY_NAME
+from exsync.store import Store, to_json, utc_now
+
+log = logging.getLogger(__name__)
+
+#: rows held in memory before they are written; bounds memory during a long backfill
+FLUSH_ROWS = 20_000
+#: how many candle series of one exchange are fetched at once (ccxt's limiter still paces them)
+OHLCV_CONCURRENCY = 8
+
+
+@dataclass
+class UnitContext:
+    """Everything a strategy needs for one exchange x data type unit."""
+
+    exchange: ExchangeConfig
+    client: Any
+    store: Store
+    profile: Profile
+    market_types: tuple[str, ...]
+    run_id: str
+    now_ms: int
+    attempts: Attempts = field(default_factory=Attempts)
+
+    @property
+    def name(self) -> str:
+        """The exchange's configured name, the key of every row."""
+        return self.exchange.name
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a ccxt method with retries; transient errors are retried with backoff."""
+        settings = self.exchange.settings
+        return await call(
+            getattr(self.client, method),
+            *args,
+            counter=self.attempts,
+            max_tries=settings.max_tries,
+            max_time=settings.max_time,
+            **kwargs,
+        )
+
+    async def pages(
+        self, method: str, *args: Any, params: dict[str, Any], limit: int | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield the pages of a cursor-paginated ccxt call until the exchange has no more."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            page_params = dict(params)
+            if cursor is not None and self.profile.cursor_param:
+                page_params[self.profile.cursor_param] = cursor
+            if limit is None:
+                rows = await self.call(method, *args, page_params)
+            else:
+                rows = await self.call(method, *args, limit, page_params)
+            cursor = self._take_cursor(rows)
+            yield rows
+            if not rows or not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+
+    def _take_cursor(self, rows: list[dict[str, Any]]) -> str | None:
+        # ccxt leaves the next-page cursor in the `info` of one row; it is not exchange data,
+        # so it is removed before the row is stored.
+        field_name = self.profile.cursor_field
+        if not field_name:
+            return None
+        found = None
+        for row in rows:
+            info = row.get("info")
+            if isinstance(info, dict) and field_name in info:
+                found = info.pop(field_name) or found
+        return found or None
+
+    def params_for(self, market_type: str) -> dict[str, Any]:
+        """ccxt params selecting one market type in account-wide calls."""
+        return dict(self.profile.market_params.get(market_type, {}))
+
+    def settle_coins(self, market_type: str) -> list[str]:
+        """Settle coins of the contract markets of a type (one request each where required)."""
+        coins = {
+            market.get("settle")
+            for market in self.client.markets.values()
+            if market.get(market_type) and market.get("contract") and market.get("active", True)
+        }
+        return sorted(c for c in coins if c)
+
+
+class Pending:
+    """Rows and cursor moves waiting to be committed together."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.cursors: dict[tuple[str, str], int] = {}
+        self.written = 0
+
+    def add(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
+        self.rows[table].extend(rows)
+
+    def move_cursor(self, exchange: str, stream: str, position: int) -> None:
+        self.cursors[(exchange, stream)] = position
+
+    def size(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+    def flush(self, finish: Callable[[Store], None] | None = None) -> None:
+        """Commit the pending rows, cursor moves and `finish` in one transaction."""
+        if not self.rows and not self.cursors and finish is None:
+            return
+        with self.store.transaction():
+            for table, rows in self.rows.items():
+                self.written += self.store.upsert(table, _dedupe(table, rows))
+            for (exchange, stream), position in self.cursors.items():
+                self.store.set_cursor(exchange, stream, position)
+            if finish is not None:
+                finish(self.store)
+        self.rows.clear()
+        self.cursors.clear()
+
+
+# -- balances -------------------------------------------------------------------------
+
+
+async def sync_balances(ctx: UnitContext) -> int:
+    """Latest balance per asset; assets no longer held are deleted; a snapshot per pass."""
+    balance = await ctx.call("fetch_balance")
+    now = utc_now()
+    totals = balance.get("total") or {}
+    rows = []
+    for asset, total in sorted(totals.items()):
+        if total is None or float(total) == 0.0:
+            continue
+        rows.append(
+            {
+                "exchange": ctx.name,
+                "asset": asset,
+                "free": _num((balance.get("free") or {}).get(asset)),
+                "used": _num((balance.get("used") or {}).get(asset)),
+                "total": _num(total),
+                "run_id": ctx.run_id,
+                "synced_at": now,
+            }
+        )
+    held = [r["asset"] for r in rows]
+
+    def finish(store: Store) -> None:
+        marks = ",".join("?" * len(held))
+        store.execute(
+            f"DELETE FROM balances WHERE exchange = ? AND asset NOT IN ({marks})",
+            [ctx.name, *held],
+        )
+
+    pending = Pending(ctx.store)
+    pending.add("balances", rows)
+    pending.add(
+        "balance_snapshots",
+        [
+            {k: r[k] for k in ("exchange", "run_id", "asset", "free", "used", "total")}
+            | {"taken_at": now}
+            for r in rows
+        ],
+    )
+    pending.flush(finish)
+    return len(rows)
+
+
+# -- positions ------------------------------------------------------------------------
+
+
+async def sync_positions(ctx: UnitContext) -> int:
+    """Open positions; those gone from the exchange are marked closed, not left looking open."""
+    found: list[dict[str, Any]] = []
+    for market_type in ctx.market_types:
+        if market_type == "spot":
+            continue
+        for params in _per_settle_coin(ctx, market_type):
+            async for page in ctx.pages("fetch_positions", None, params=params, limit=None):
+                found.extend(page)
+    now = utc_now()
+    rows = []
+    for position in found:
+        contracts = _num(position.get("contracts"))
+        if not contracts:
+            continue
+        rows.append(
+            {
+                "exchange": ctx.name,
+                "symbol": position["symbol"],
+                "side": position.get("side") or "both",
+                "status": "open",
+                "contracts": contracts,
+                "contract_size": _num(position.get("contractSize")),
+                "entry_price": _num(position.get("entryPrice")),
+                "mark_price": _num(position.get("markPrice")),
+                "notional": _num(position.get("notional")),
+                "leverage": _num(position.get("leverage")),
+                "unrealized_pnl": _num(position.get("unrealizedPnl")),
+                "liquidation_price": _num(position.get("liquidationPrice")),
+                "margin_mode": position.get("marginMode"),
+                "timestamp": position.get("timestamp"),
+                "synced_at": now,
+                "closed_at": None,
+                "raw": to_json(position.get("info")),
+            }
+        )
+    open_keys = [(r["symbol"], r["side"]) for r in rows]
+
+    def finish(store: Store) -> None:
+        still_open = store.execute(
+            "SELECT symbol, side FROM positions WHERE exchange = ? AND status = 'open'",
+            [ctx.name],
+        ).fetchall()
+        for symbol, side in still_open:
+            if (symbol, side) not in open_keys:
+                store.execute(
+                    "UPDATE positions SET status = 'closed', closed_at = ?, synced_at = ? "
+                    "WHERE exchange = ? AND symbol = ? AND side = ?",
+                    [now, now, ctx.name, symbol, side],
+                )
+
+    pending = Pending(ctx.store)
+    pending.add("positions", rows)
+    pending.flush(finish)
+    return len(rows)
+
+
+# -- orders ---------------------------------------------------------------------------
+
+
+async def sync_orders(ctx: UnitContext) -> int:
+    """Open orders, plus every order closed since the last pass with its final status.
+
+    An order the copy holds as open that is neither open on the exchange nor in its
+    history any more gets status 'unknown' (Bybit keeps fully cancelled orders for 24 h).
+    """
+    open_orders: list[dict[str, Any]] = []
+    for market_type in ctx.market_types:
+        for params in _per_settle_coin(ctx, market_type):
+            async for page in ctx.pages(
+                "fetch_open_orders",
+                None,
+                None,
+                params=params,
+                limit=ctx.profile.page("open_orders", 50),
+            ):
+                open_orders.extend(page)
+
+    # Open orders were fetched first, so history (fetched after) holds the later state and
+    # is written after them.
+    pending = Pending(ctx.store)
+    pending.add("orders", (_order_row(ctx, o) for o in open_orders))
+    for market_type in ctx.market_types:
+        await walk_history(
+            ctx,
+            pending,
+            stream=f"orders:{market_type}",
+            method="fetch_canceled_and_closed_orders",
+            params=ctx.params_for(market_type),
+            limit=ctx.profile.page("orders", 50),
+            table="orders",
+            to_row=lambda order: _order_row(ctx, order),
+            timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
+        )
+    open_ids = [o["id"] for o in open_orders]
+
+    def finish(store: Store) -> None:
+        marks = ",".join("?" * len(open_ids))
+        store.execute(
+            f"UPDATE orders SET status = 'unknown', synced_at = ? WHERE exchange = ? "
+            f"AND status = 'open' AND id NOT IN ({marks})",
+            [utc_now(), ctx.name, *open_ids],
+        )
+
+    pending.flush(finish)
+    return pending.written
+
+
+def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
+    fee = order.get("fee") or {}
+    return {
+        "exchange": ctx.name,
+        "id": str(order["id"]),
+        "client_order_id": order.get("clientOrderId"),
+        "symbol": order.get("symbol"),
+        "type": order.get("type"),
+        "side": order.get("side"),
+        "price": _num(order.get("price")),
+        "average": _num(order.get("average")),
+        "amount": _num(order.get("amount")),
+        "filled": _num(order.get("filled")),
+        "remaining": _num(order.get("remaining")),
+        "cost": _num(order.get("cost")),
+        "status": order.get("status"),
+        "fee_cost": _num(fee.get("cost")),
+        "fee_currency": fee.get("currency"),
+        "timestamp": order.get("timestamp"),
+        "updated": order.get("lastUpdateTimestamp") or order.get("timestamp"),
+        "synced_at": utc_now(),
+        "raw": to_json(order.get("info")),
+    }
+
+
+# -- trades ---------------------------------------------------------------------------
+
+
+async def sync_trades(ctx: UnitContext) -> int:
+    """Own executions, fees included, from the stored cursor (or `trades_since`) to now."""
+    pending = Pending(ctx.store)
+    for market_type in ctx.market_types:
+        await walk_history(
+            ctx,
+            pending,
+            stream=f"trades:{market_type}",
+            method="fetch_my_trades",
+            params=ctx.params_for(market_type),
+            limit=ctx.profile.page("trades", 100),
+            table="trades",
+            to_row=lambda trade: _trade_row(ctx, trade),
+            timestamp=lambda trade: trade.get("timestamp"),
+        )
+    pending.flush()
+    return pending.written
+
+
+def _trade_row(ctx: UnitContext, trade: dict[str, Any]) -> dict[str, Any]:
+    fee = trade.get("fee") or {}
+    return {
+        "exchange": ctx.name,
+        "id": str(trade["id"]),
+        "order_id": trade.get("order"),
+        "symbol": trade.get("symbol"),
+        "side": trade.get("side"),
+        "taker_or_maker": trade.get("takerOrMaker"),
+        "price": _num(trade.get("price")),
+        "amount": _num(trade.get("amount")),
+        "cost": _num(trade.get("cost")),
+        "fee_cost": _num(fee.get("cost")),
+        "fee_currency": fee.get("currency"),
+        "fee_rate": _num(fee.get("rate")),
+        "timestamp": trade.get("timestamp"),
+        "raw": to_json(trade.get("info")),
+    }
+
+
+async def walk_history(
+    ctx: UnitContext,
+    pending: Pending,
+    *,
+    stream: str,
+    method: str,
+    params: dict[str, Any],
+    limit: int,
+    table: str,
+    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+    timestamp: Callable[[dict[str, Any]], int | None],
+) -> None:
+    """Fetch a history stream window by window and page by page, from its cursor to now.
+
+    The cursor is the newest timestamp stored; the next pass starts `overlap` before it, so
+    late-arriving rows are caught and re-read rows are upserted, never duplicated. When the
+    newest row is older than one window, the cursor rests one window before now so an idle
+    account costs one request per pass rather than a walk over its whole history.
+    """
+    settings = ctx.exchange.settings
+    cursor = ctx.store.get_cursor(ctx.name, stream)
+    if cursor is None:
+        start = parse_since(settings.trades_since, ctx.now_ms)
+    else:
+        start = max(0, cursor - int(settings.overlap * 1000))
+    window = ctx.profile.history_window_ms or max(ctx.now_ms - start, DAY_MS)
+    newest = cursor or 0
+    window_start = start
+    while window_start <= ctx.now_ms:
+        window_end = min(window_start + window - 1, ctx.now_ms)
+        window_params = dict(params)
+        if ctx.profile.window_params:
+            start_key, end_key = ctx.profile.window_params
+            window_params[start_key] = window_start
+            window_params[end_key] = window_end
+            since = None
+        else:
+            window_params["until"] = window_end
+            since = window_start
+        async for page in ctx.pages(method, None, since, params=window_params, limit=limit):
+            pending.add(table, (to_row(item) for item in page))
+            stamps = [t for t in (timestamp(item) for item in page) if t]
+            if stamps:
+                newest = max(newest, max(stamps))
+            if pending.size() >= FLUSH_ROWS:
+                pending.flush()  # rows only: the cursor waits for the window to complete
+        # Everything up to window_end is now read. Any cursor up to there is safe; the newest
+        # row's time keeps it still when nothing new arrived, and the one-window floor keeps
+        # an idle stream from re-walking its past.
+        pending.move_cursor(ctx.name, stream, max(newest, window_end - window + 1, start))
+        if pending.size() >= FLUSH_ROWS:
+            pending.flush()
+        window_start = window_end + 1
+
+
+# -- tickers --------------------------------------------------------------------------
+
+
+async def sync_tickers(ctx: UnitContext) -> int:
+    """Latest ticker per configured symbol; one request per market type covers them all."""
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for symbol in ctx.exchange.symbols:
+        by_type[market_type_of(symbol)].append(symbol)
+    tickers: list[dict[str, Any]] = []
+    for market_type, symbols in by_type.items():
+        result = await ctx.call("fetch_tickers", symbols, ctx.params_for(market_type))
+        tickers.extend(t for s, t in result.items() if s in symbols)
+    now = utc_now()
+    rows = [
+        {
+            "exchange": ctx.name,
+            "symbol": t["symbol"],
+            "last": _num(t.get("last")),
+            "bid": _num(t.get("bid")),
+            "ask": _num(t.get("ask")),
+            "high": _num(t.get("high")),
+            "low": _num(t.get("low")),
+            "base_volume": _num(t.get("baseVolume")),
+            "quote_volume": _num(t.get("quoteVolume")),
+            "percentage": _num(t.get("percentage")),
+            "timestamp": t.get("timestamp") or ctx.now_ms,
+            "synced_at": now,
+            "raw": to_json(t.get("info")),
+        }
+        for t in tickers
+    ]
+    current = [r["symbol"] for r in rows]
+
+    def finish(store: Store) -> None:
+        marks = ",".join("?" * len(current))
+        store.execute(
+            f"DELETE FROM tickers WHERE exchange = ? AND symbol NOT IN ({marks})",
+            [ctx.name, *current],
+        )
+
+    pending = Pending(ctx.store)
+    pending.add("tickers", rows)
+    pending.flush(finish)
+    return len(rows)
+
+
+# -- ohlcv ----------------------------------------------------------------------------
+
+
+async def sync_ohlcv(ctx: UnitContext) -> int:
+    """Candles per configured symbol, from each series' cursor (or `ohlcv_since`) to now."""
+    gate = asyncio.Semaphore(OHLCV_CONCURRENCY)
+    timeframe = ctx.exchange.settings.timeframe
+
+    async def one(symbol: str) -> int:
+        async with gate:
+            return await _sync_series(ctx, symbol, timeframe)
+
+    counts = await asyncio.gather(*(one(s) for s in ctx.exchange.symbols), return_exceptions=True)
+    errors = [c for c in counts if isinstance(c, BaseException)]
+    if errors:
+        raise errors[0]
+    return sum(c for c in counts if isinstance(c, int))
+
+
+async def _sync_series(ctx: UnitContext, symbol: str, timeframe: str) -> int:
+    stream = f"ohlcv:{symbol}:{timeframe}"
+    step = int(ctx.client.parse_timeframe(timeframe) * 1000)
+    limit = ctx.profile.page("ohlcv", 500)
+    cursor = ctx.store.get_cursor(ctx.name, stream)
+    since = (
+        cursor if cursor is not None else parse_since(ctx.exchange.settings.ohlcv_since, ctx.now_ms)
+    )
+    pending = Pending(ctx.store)
+    while True:
+        candles = await ctx.call("fetch_ohlcv", symbol, timeframe, since, limit)
+        candles = [c for c in candles if c and c[0] >= since]
+        if not candles:
+            break
+        pending.add(
+            "ohlcv",
+            (
+                {
+                    "exchange": ctx.name,
+                    "symbol": symbol,
+                    "timeframe": timeframe,
+                    "timestamp": c[0],
+                    "open": c[1],
+                    "high": c[2],
+                    "low": c[3],
+                    "close": c[4],
+                    "volume": c[5],
+                }
+                for c in candles
+            ),
+        )
+        last = candles[-1][0]
+        # The newest candle may still be forming: the cursor stays on it so the next pass
+        # rewrites it.
+        pending.move_cursor(ctx.name, stream, last)
+        pending.flush()
+        if len(candles) < limit or last + step > ctx.now_ms:
+            break
+        since = last + step
+    return pending.written
+
+
+STRATEGIES: dict[DataType, Callable[[UnitContext], Awaitable[int]]] = {
+    DataType.BALANCES: sync_balances,
+    DataType.POSITIONS: sync_positions,
+    DataType.ORDERS: sync_orders,
+    DataType.TRADES: sync_trades,
+    DataType.TICKERS: sync_tickers,
+    DataType.OHLCV: sync_ohlcv,
+}
+
+
+def _per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:
+    """Params for account-wide calls: one per settle coin where the exchange needs one."""
+    params = ctx.params_for(market_type)
+    if market_type == "spot" or not ctx.profile.settle_param:
+        return [params]
+    return [params | {ctx.profile.settle_param: coin} for coin in ctx.settle_coins(market_type)]
+
+
+def _dedupe(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the last row per primary key: pages can overlap and the later one is newer."""
+    pk = TABLES_BY_NAME[table].pk
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        unique[tuple(row[k] for k in pk)] = row
+    return list(unique.values())
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

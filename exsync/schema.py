@@ -189,6 +189,23 @@ TABLES: tuple[Table, ...] = (
         doc="One row per unit (exchange x data type) per invocation: ok, failed or skipped.",
     ),
     Table(
+        "sync_state",
+        {
+            "exchange": str,
+            "data_type": str,
+            "last_run_id": str,
+            "last_status": str,
+            "last_finished_at": str,
+            "last_records": int,
+            "last_attempts": int,
+            "last_error": str,
+            "last_success_at": str,
+            "last_success_records": int,
+        },
+        pk=("exchange", "data_type"),
+        doc="The latest outcome per unit, kept beside sync_runs so `status` reads one row each.",
+    ),
+    Table(
         "markets",
         {
             "exchange": str,

@@ -1,0 +1,3 @@
+from exsync.cli import main
+
+main()

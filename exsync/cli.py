@@ -1,0 +1,216 @@
+"""The command line: a thin Typer layer over the library.
+
+Each command loads what it needs, calls one library function and renders the result.
+Errors exsync knows about become one line on stderr and a documented exit code.
+ccxt is imported only by the commands that talk to an exchange (`sync`, `demo`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from exsync import __version__
+from exsync.datatypes import DataType
+from exsync.errors import ExitCode, ExsyncError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="exsync",
+    help="Keep a local SQLite mirror of exchange account and market data, one pass per run.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $EXSYNC_CONFIG, $CONFIGURATION_DIRECTORY/config.yaml, "
+        "~/.config/exsync/config.yaml).",
+        dir_okay=False,
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Database file (default: the config's `database`).", dir_okay=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"exsync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Keep a local SQLite mirror of exchange account and market data, one pass per run."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # ccxt's own debug output includes request headers: it never goes below WARNING.
+    logging.getLogger("ccxt").setLevel(max(level, logging.WARNING))
+
+
+@app.command()
+def sync(
+    exchange: Annotated[
+        list[str] | None,
+        typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
+    ] = None,
+    data_type: Annotated[
+        list[DataType] | None,
+        typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
+    ] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run one synchronization pass.
+
+    Example: exsync sync --exchange bybit --type trades --type orders
+    """
+    from exsync.orchestrator import Synchronizer
+    from exsync.render import console, pass_summary
+
+    cfg = _guard(lambda: _load(config, required=True))
+    synchronizer = Synchronizer(cfg, db)
+    result = _guard(lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL]))
+    pass_summary(console(), result.run_id, result.units, result.seconds)
+    raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = False) -> None:
+    """Show the last outcome, age and staleness of every exchange x data type.
+
+    Example: exsync status --json
+    """
+    from exsync.render import console, print_json, status_table
+    from exsync.status import unit_statuses
+
+    cfg = _guard(lambda: _load(config, required=False))
+    with _guard(lambda: _open_store(cfg, db)) as store:
+        statuses = _guard(lambda: unit_statuses(store, cfg))
+    if json:
+        print_json([s.to_dict() for s in statuses])
+    else:
+        status_table(console(), statuses)
+
+
+@app.command()
+def history(
+    exchange: Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")] = None,
+    data_type: Annotated[DataType | None, typer.Option("--type", "-t", help="Only this type.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many rows.")] = 50,
+    config: ConfigOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show the latest units run, newest first.
+
+    Example: exsync history --exchange bybit --type trades --limit 10
+    """
+    from exsync.render import console, history_table, print_json
+    from exsync.status import history as load_history
+
+    cfg = _guard(lambda: _load(config, required=False))
+    with _guard(lambda: _open_store(cfg, db)) as store:
+        rows = _guard(
+            lambda: load_history(store, exchange, str(data_type) if data_type else None, limit)
+        )
+    if json:
+        print_json(rows)
+    else:
+        history_table(console(), rows)
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        Path,
+        typer.Option("--db", help="Database file the demo writes.", dir_okay=False),
+    ] = Path("exsync-demo.db"),
+) -> None:
+    """Sync a built-in simulated exchange into a database and show the status. No keys needed.
+
+    Example: exsync demo --db /tmp/demo.db
+    """
+    from exsync.demo import run_demo
+    from exsync.render import console, pass_summary, status_table
+    from exsync.status import unit_statuses
+    from exsync.store import Store
+
+    out = console()
+    result, cfg = _guard(lambda: run_demo(db))
+    pass_summary(out, result.run_id, result.units, result.seconds)
+    with _guard(lambda: Store(db)) as store:
+        status_table(out, unit_statuses(store, cfg))
+    out.print(f"database: {db}", markup=False)
+    raise typer.Exit(int(result.exit_code))
+
+
+def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
+    from exsync.config import find_config, load_config
+    from exsync.errors import ConfigError
+
+    found = find_config(path)
+    if found is None:
+        if required:
+            raise ConfigError(
+                [
+                    "no config file: pass --config, set $EXSYNC_CONFIG or create "
+                    "~/.config/exsync/config.yaml (see config.example.yaml)"
+                ]
+            )
+        return None
+    return load_config(found)
+
+
+def _open_store(cfg, db: Path | None):  # type: ignore[no-untyped-def]
+    from exsync.paths import database_path
+    from exsync.store import Store
+
+    return Store(database_path(cfg, db), create=False)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run `action`; turn exsync's errors into one line on stderr and their exit code."""
+    try:
+        return action()
+    except ExsyncError as exc:
+        for line in str(exc).splitlines() or [exc.__class__.__name__]:
+            typer.echo(f"exsync: error: {line}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        typer.echo("exsync: interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except Exception as exc:  # a bug: still one line, never a traceback with locals
+        typer.echo(f"exsync: internal error: {exc.__class__.__name__}: {exc}", err=True)
+        sys.exit(int(ExitCode.FAILED))

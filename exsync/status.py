@@ -1,0 +1,106 @@
+"""Read-only views of the sync state for `status` and `history`.
+
+Runs on every operator's shell, so it imports neither ccxt nor asyncio machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from exsync.config import Config, Settings
+from exsync.datatypes import DataType
+from exsync.store import Store
+
+
+@dataclass
+class UnitStatus:
+    """Where one exchange x data type unit stands."""
+
+    exchange: str
+    data_type: str
+    last_status: str | None
+    last_finished_at: str | None
+    last_success_at: str | None
+    records: int | None
+    attempts: int | None
+    error: str | None
+    age_seconds: float | None
+    stale_after_seconds: float
+    stale: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def unit_statuses(
+    store: Store, config: Config | None = None, now: datetime | None = None
+) -> list[UnitStatus]:
+    """Every unit that has run or is configured, with its age and staleness."""
+    now = now or datetime.now(UTC)
+    rows = {
+        (r["exchange"], r["data_type"]): r
+        for r in store.db.query("SELECT * FROM sync_state ORDER BY exchange, data_type")
+    }
+    keys = list(rows)
+    if config is not None:
+        for exchange in config.exchanges.values():
+            for data_type in exchange.types:
+                if (exchange.name, str(data_type)) not in rows:
+                    keys.append((exchange.name, str(data_type)))
+    order = {str(t): i for i, t in enumerate(DataType)}
+    keys.sort(key=lambda k: (k[0], order.get(k[1], 99)))
+    result = []
+    for exchange_name, data_type in keys:
+        row = rows.get((exchange_name, data_type), {})
+        settings = _settings(config, exchange_name)
+        success = row.get("last_success_at")
+        age = (now - datetime.fromisoformat(success)).total_seconds() if success else None
+        result.append(
+            UnitStatus(
+                exchange=exchange_name,
+                data_type=data_type,
+                last_status=row.get("last_status"),
+                last_finished_at=row.get("last_finished_at"),
+                last_success_at=success,
+                records=row.get("last_success_records"),
+                attempts=row.get("last_attempts"),
+                error=row.get("last_error"),
+                age_seconds=age,
+                stale_after_seconds=settings.stale_after,
+                stale=age is None or age > settings.stale_after,
+            )
+        )
+    return result
+
+
+def history(
+    store: Store,
+    exchange: str | None = None,
+    data_type: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The latest `sync_runs` rows, newest first, optionally for one exchange and/or type."""
+    where, params = [], []
+    if exchange:
+        where.append("exchange = ?")
+        params.append(exchange)
+    if data_type:
+        where.append("data_type = ?")
+        params.append(data_type)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    sql = (
+        "SELECT run_id, exchange, data_type, started_at, finished_at, status, records, "
+        f"attempts, error FROM sync_runs {clause} ORDER BY id DESC LIMIT ?"
+    )
+    return list(store.db.query(sql, [*params, limit]))
+
+
+def _settings(config: Config | None, exchange: str) -> Settings:
+    if config is not None and exchange in config.exchanges:
+        return config.exchanges[exchange].settings
+    if config is not None:
+        return config.defaults
+    return Settings()

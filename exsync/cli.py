@@ -65,7 +65,8 @@ def main_options(
     ] = False,
 ) -> None:
     """Keep a local SQLite mirror of exchange account and market data, one pass per run."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if quiet else levels[min(verbose, 2)]
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -120,8 +121,12 @@ def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = 
 
 @app.command()
 def history(
-    exchange: Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")] = None,
-    data_type: Annotated[DataType | None, typer.Option("--type", "-t", help="Only this type.")] = None,
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", "-e", help="Only this exchange.")
+    ] = None,
+    data_type: Annotated[
+        DataType | None, typer.Option("--type", "-t", help="Only this type.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many rows.")] = 50,
     config: ConfigOption = None,
     db: DbOption = None,

@@ -77,7 +77,9 @@ def test_literal_secret_is_refused(key: str) -> None:
 
 def test_literal_secret_in_options_is_refused() -> None:
     lines = problems_of({"exchanges": {"bybit": {"options": {"secret": "s3cr3t-value"}}}})
-    assert lines == ["cfg.yaml: exchanges.bybit.options.secret: secrets are not written into the config"]
+    assert lines == [
+        "cfg.yaml: exchanges.bybit.options.secret: secrets are not written into the config"
+    ]
 
 
 def test_wrong_types_anywhere() -> None:

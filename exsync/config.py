@@ -331,6 +331,12 @@ def _parse_exchange(
     )
     if symbols is None or types is None or market_types is None:
         ok = False
+    elif not symbols and {"tickers", "ohlcv"} & set(types):
+        problems.add(
+            f"{path}.symbols",
+            "tickers and ohlcv need symbols: list them, or leave those types out of `types`",
+        )
+        ok = False
 
     settings = _parse_settings(
         {k: v for k, v in entry.items() if k in _SETTING_NAMES}, path, defaults, problems, False

@@ -32,7 +32,7 @@ def test_defaults_apply_and_exchange_overrides_them() -> None:
     config = parse_config(
         {
             "defaults": {"timeframe": "15m", "stale_after": "2h"},
-            "exchanges": {"a": {"timeframe": "1d"}, "b": {}},
+            "exchanges": {"a": {"timeframe": "1d", "symbols": ["X/Y"]}, "b": {"types": []}},
         }
     )
     assert config.exchange("a").settings.timeframe == "1d"
@@ -69,14 +69,14 @@ def test_every_problem_is_reported_at_once() -> None:
 
 @pytest.mark.parametrize("key", ["api_key", "secret", "password", "apiKey"])
 def test_literal_secret_is_refused(key: str) -> None:
-    lines = problems_of({"exchanges": {"bybit": {key: "hunter2hunter2"}}})
+    lines = problems_of({"exchanges": {"bybit": {key: "hunter2hunter2", "symbols": ["A/B"]}}})
     assert len(lines) == 1
     assert lines[0].startswith(f"cfg.yaml: exchanges.bybit.{key}: secrets are not written")
     assert "hunter2" not in lines[0]
 
 
 def test_literal_secret_in_options_is_refused() -> None:
-    lines = problems_of({"exchanges": {"bybit": {"options": {"secret": "s3cr3t-value"}}}})
+    lines = problems_of({"exchanges": {"bybit": {"options": {"secret": "s3cr3t"}, "types": []}}})
     assert lines == [
         "cfg.yaml: exchanges.bybit.options.secret: secrets are not written into the config"
     ]
@@ -99,7 +99,7 @@ def test_wrong_types_anywhere() -> None:
 
 
 def test_unknown_exchange_lists_known_ones() -> None:
-    config = parse_config({"exchanges": {"bybit": {}}}, source="cfg.yaml")
+    config = parse_config({"exchanges": {"bybit": {"types": ["trades"]}}}, source="cfg.yaml")
     with pytest.raises(ConfigError, match=r"no exchange named 'kraken' \(configured: bybit\)"):
         config.exchange("kraken")
 
@@ -129,7 +129,11 @@ def test_credentials_from_env_and_file(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text("file-secret\n", encoding="utf-8")
     config = parse_config(
-        {"exchanges": {"bybit": {"api_key_env": "K", "secret_file": str(secret_file)}}}
+        {
+            "exchanges": {
+                "bybit": {"api_key_env": "K", "secret_file": str(secret_file), "types": ["trades"]}
+            }
+        }
     )
     creds = resolve(config.exchange("bybit"), "cfg.yaml", environ={"K": "env-key"})
     assert (creds.api_key, creds.secret) == ("env-key", "file-secret")
@@ -137,11 +141,20 @@ def test_credentials_from_env_and_file(tmp_path: Path) -> None:
 
 
 def test_missing_credential_names_the_variable() -> None:
-    config = parse_config({"exchanges": {"bybit": {"api_key_env": "K", "secret_env": "S"}}})
+    config = parse_config(
+        {"exchanges": {"bybit": {"api_key_env": "K", "secret_env": "S", "types": ["balances"]}}}
+    )
     with pytest.raises(ConfigError) as caught:
         resolve(config.exchange("bybit"), "cfg.yaml", environ={"K": "x"})
     assert caught.value.problems == [
         "cfg.yaml: exchanges.bybit.secret_env: environment variable S is not set"
+    ]
+
+
+def test_tickers_and_ohlcv_need_symbols() -> None:
+    assert problems_of({"exchanges": {"bybit": {"types": ["ohlcv"]}}}) == [
+        "cfg.yaml: exchanges.bybit.symbols: tickers and ohlcv need symbols: list them, "
+        "or leave those types out of `types`"
     ]
 
 

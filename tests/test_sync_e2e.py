@@ -1,0 +1,243 @@
+"""End to end: the real ccxt bybit client against the simulated exchange over HTTP."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from exsync.datatypes import CONCRETE, DataType
+from exsync.errors import ExitCode
+from exsync.orchestrator import Synchronizer
+from exsync.simulator import BybitSimulator
+from tests.conftest import SYMBOLS, exchange_entry, rows
+
+DAY_MS = 86_400_000
+
+
+def sync(config, *types: DataType | str):  # type: ignore[no-untyped-def]
+    result = Synchronizer(config).sync(types=list(types) or [DataType.ALL])
+    return result
+
+
+def table_counts(db_path: Path) -> dict[str, int]:
+    return {
+        table: rows(db_path, f"SELECT count(*) FROM {table}")[0][0]
+        for table in ("balances", "positions", "orders", "trades", "tickers", "ohlcv")
+    }
+
+
+def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+    result = sync(config)
+    assert result.exit_code is ExitCode.OK, [u for u in result.units if u.status != "ok"]
+    assert sorted(u.data_type for u in result.units) == sorted(str(t) for t in CONCRETE)
+    state = sim.state
+
+    stored = dict(rows(db_path, "SELECT asset, total FROM balances WHERE exchange = 'bybit'"))
+    assert stored == pytest.approx({c: v for c, v in state.balances.items() if v})
+
+    positions = rows(db_path, "SELECT symbol, side, contracts, entry_price, status FROM positions")
+    assert len(positions) == len(state.positions) > 0
+    for raw in state.positions:
+        symbol = raw["symbol"].replace("USDT", "/USDT:USDT")
+        side = "long" if raw["side"] == "Buy" else "short"
+        match = [p for p in positions if p[0] == symbol and p[1] == side]
+        assert match, (symbol, side, positions)
+        assert match[0][2] == pytest.approx(float(raw["size"]))
+        assert match[0][3] == pytest.approx(float(raw["avgPrice"]))
+        assert match[0][4] == "open"
+
+    open_ids = {o["orderId"] for o in state.open_orders}
+    stored_open = {r[0] for r in rows(db_path, "SELECT id FROM orders WHERE status = 'open'")}
+    assert stored_open == open_ids and open_ids
+
+    since = result_since(config)
+    expected = {e["execId"]: e for e in state.executions if int(e["execTime"]) >= since}
+    stored_trades = {
+        r[0]: r for r in rows(db_path, "SELECT id, price, amount, fee_cost, timestamp FROM trades")
+    }
+    assert set(stored_trades) == set(expected)
+    assert len(expected) > 300  # several pages and 7-day windows
+    for exec_id, raw in list(expected.items())[:50]:
+        _, price, amount, fee, ts = stored_trades[exec_id]
+        assert price == pytest.approx(float(raw["execPrice"]))
+        assert amount == pytest.approx(float(raw["execQty"]))
+        assert fee == pytest.approx(abs(float(raw["execFee"])))
+        assert ts == int(raw["execTime"])
+
+    tickers = {r[0] for r in rows(db_path, "SELECT symbol FROM tickers WHERE last > 0")}
+    assert tickers == set(SYMBOLS)
+
+    candles = rows(
+        db_path,
+        "SELECT timestamp, open, close FROM ohlcv WHERE symbol = 'BTC/USDT' AND timeframe = '1h' "
+        "ORDER BY timestamp",
+    )
+    assert 47 <= len(candles) <= 50  # 2 days of hourly candles, the last one forming
+    stamps = [c[0] for c in candles]
+    assert stamps == sorted(set(stamps)) and all(
+        b - a == 3_600_000 for a, b in zip(stamps, stamps[1:])
+    )
+    first = state.kline("spot", "BTCUSDT", "60", candles[0][0])
+    assert candles[0][1] == pytest.approx(first[0]) and candles[0][2] == pytest.approx(first[3])
+
+    runs = rows(db_path, "SELECT data_type, status, records, attempts FROM sync_runs")
+    assert {(r[0], r[1]) for r in runs} == {(str(t), "ok") for t in CONCRETE}
+    assert all(r[3] == 1 for r in runs)
+
+
+def result_since(config) -> int:  # type: ignore[no-untyped-def]
+    from exsync.durations import parse_since
+
+    return parse_since(config.exchange("bybit").settings.trades_since, int(time.time() * 1000))
+
+
+def test_rerun_is_idempotent_and_warm(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+    first_requests = sim.counts.copy()
+    assert sync(config).ok
+    cold = sum(sim.counts.values()) - sum(first_requests.values())
+    counts = table_counts(db_path)
+    cursors = dict(
+        rows(db_path, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
+    )
+    sim.reset_counts()
+
+    assert sync(config).ok
+    assert table_counts(db_path) == counts
+    after = dict(
+        rows(db_path, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
+    )
+    assert after == cursors
+    # Warm: no instrument download; one page per incremental stream.
+    assert sim.counts["/v5/market/instruments-info"] == 0
+    assert sim.counts["/v5/execution/list"] == 2  # spot + linear, one window each
+    assert sim.counts["/v5/order/history"] == 2
+    warm = sum(sim.counts.values())
+    assert warm < cold
+    snapshots = rows(db_path, "SELECT count(DISTINCT run_id) FROM balance_snapshots")[0][0]
+    assert snapshots == 2
+
+
+def test_second_pass_fetches_only_new_pages(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+    assert sync(config, "trades").ok
+    before = rows(db_path, "SELECT count(*) FROM trades")[0][0]
+    added = sim.state.add_trades(150, category="linear")
+    sim.reset_counts()
+
+    assert sync(config, "trades").ok
+    assert rows(db_path, "SELECT count(*) FROM trades")[0][0] == before + 150
+    stored = {r[0] for r in rows(db_path, "SELECT id FROM trades")}
+    assert {t["execId"] for t in added} <= stored
+    # linear: 150 new rows = 2 pages of 100; spot: one empty page
+    assert sim.counts["/v5/execution/list"] == 3
+
+
+def test_disappeared_things_disappear_from_the_copy(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+    assert sync(config).ok
+    state = sim.state
+    gone_position = state.positions[0]
+    symbol = gone_position["symbol"].replace("USDT", "/USDT:USDT")
+    state.close_position(gone_position["symbol"])
+    sold = next(c for c in state.balances if c != "USDT")
+    state.remove_balance(sold)
+    filled, cancelled = state.open_orders[0]["orderId"], state.open_orders[1]["orderId"]
+    state.fill_order(filled)
+    state.cancel_order(cancelled)
+
+    assert sync(config).ok
+    assert rows(db_path, "SELECT asset FROM balances WHERE asset = ?", (sold,)) == []
+    status = rows(db_path, "SELECT status, closed_at FROM positions WHERE symbol = ?", (symbol,))
+    assert status[0][0] == "closed" and status[0][1]
+    still_open = rows(db_path, "SELECT count(*) FROM positions WHERE status = 'open'")[0][0]
+    assert still_open == len(state.positions)
+    final = dict(
+        rows(db_path, "SELECT id, status FROM orders WHERE id IN (?, ?)", (filled, cancelled))
+    )
+    assert final == {filled: "closed", cancelled: "canceled"}
+    # the sold asset is still in the history of snapshots, but not in the latest balances
+    assert (
+        rows(db_path, "SELECT count(*) FROM balance_snapshots WHERE asset = ?", (sold,))[0][0] == 1
+    )
+
+
+def test_one_failing_exchange_does_not_stop_the_other(
+    sim: BybitSimulator, make_config, db_path, monkeypatch
+):
+    monkeypatch.setenv("WRONG_SECRET", "not-the-secret")
+    config, _ = make_config(
+        {
+            "bybit": exchange_entry(sim.url),
+            "broken": exchange_entry(sim.url, secret_env="WRONG_SECRET"),
+        }
+    )
+    result = sync(config)
+    assert result.exit_code is ExitCode.FAILED
+    by_exchange = {(u.exchange, u.data_type): u for u in result.units}
+    assert all(by_exchange[("bybit", str(t))].status == "ok" for t in CONCRETE)
+    private = [DataType.BALANCES, DataType.POSITIONS, DataType.ORDERS, DataType.TRADES]
+    for data_type in private:
+        unit = by_exchange[("broken", str(data_type))]
+        assert unit.status == "failed"
+        assert unit.error.startswith("AuthenticationError")
+        assert unit.attempts == 1  # permanent: not retried
+    # public market data needs no key and still arrives
+    assert by_exchange[("broken", "tickers")].status == "ok"
+    assert rows(db_path, "SELECT count(*) FROM trades WHERE exchange = 'broken'")[0][0] == 0
+    assert rows(db_path, "SELECT count(*) FROM trades WHERE exchange = 'bybit'")[0][0] > 0
+    failed = rows(db_path, "SELECT count(*) FROM sync_runs WHERE status = 'failed'")[0][0]
+    assert failed == 4
+    errors = " ".join(
+        r[0] for r in rows(db_path, "SELECT error FROM sync_runs WHERE error IS NOT NULL")
+    )
+    assert "not-the-secret" not in errors
+
+
+def test_unreachable_exchange_is_retried_then_failed(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config(
+        {
+            "bybit": exchange_entry(sim.url, types=["balances"]),
+            "down": exchange_entry("http://127.0.0.1:9", types=["balances"], max_tries=3),
+        }
+    )
+    result = sync(config)
+    by_exchange = {u.exchange: u for u in result.units}
+    assert by_exchange["bybit"].status == "ok"
+    assert by_exchange["down"].status == "failed"
+    assert by_exchange["down"].error.startswith(("NetworkError", "ExchangeNotAvailable"))
+    assert by_exchange["down"].attempts == 3
+    assert result.exit_code is ExitCode.FAILED
+
+
+def test_transient_error_is_retried_and_recorded(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url, types=["positions"])})
+    assert sync(config).ok  # warm the market cache
+    sim.fail_next(path="/v5/position/list", times=1, status=503, body="<html>503</html>")
+    result = sync(config)
+    assert result.ok
+    assert result.units[0].attempts == 2
+    assert rows(db_path, "SELECT attempts FROM sync_runs ORDER BY id DESC LIMIT 1") == [(2,)]
+
+
+def test_backfill_walks_every_window_from_trades_since(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config(
+        {"bybit": exchange_entry(sim.url, trades_since="35d", types=["trades"])}
+    )
+    sim.reset_counts()
+    assert sync(config).ok
+    windows = [q for m, p, q in sim.requests if p == "/v5/execution/list"]
+    starts = sorted({int(_param(q, "startTime")) for q in windows})
+    assert len(starts) >= 2 * 5  # two market types x ceil(35 / 7) windows
+    for query in windows:
+        span = int(_param(query, "endTime")) - int(_param(query, "startTime"))
+        assert 0 <= span <= 7 * DAY_MS
+
+
+def _param(query: str, name: str) -> str:
+    from urllib.parse import parse_qs
+
+    return parse_qs(query)[name][0]

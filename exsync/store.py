@@ -59,11 +59,10 @@ class Store:
             # WAL lets `exsync status` read while a pass writes; NORMAL is durable in WAL
             # except for the last transactions on power loss, which the next pass re-fetches.
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "wal" and create:
+            if mode != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            if create:
-                ensure_schema(self.db)
+            ensure_schema(self.db)
         except sqlite3.Error as exc:
             conn.close()
             raise DatabaseError(f"{self.path}: {_describe(exc)}") from None

@@ -336,7 +336,7 @@ def test_fetch_ohlcv_matches_state(sim: BybitSimulator) -> None:
     since = NOW - 2 * DAY
     quarter = 15 * 60_000
 
-    async def body(ex: ccxt.bybit) -> tuple[list[list[float]], ...]:
+    async def body(ex: ccxt.bybit) -> tuple[list[list[Any]], ...]:
         spot = await ex.fetch_ohlcv("BTC/USDT", "1h", since=since, limit=24)
         swap = await ex.fetch_ohlcv("ETH/USDT:USDT", "15m", since=since)
         latest = await ex.fetch_ohlcv("SOL/USDT", "1d")
@@ -366,6 +366,50 @@ def test_fetch_ohlcv_matches_state(sim: BybitSimulator) -> None:
     assert (status, body_json["retCode"]) == (200, 10001)
 
 
+def test_weekly_and_monthly_candles_follow_the_calendar() -> None:
+    with BybitSimulator(Scenario(seed=1, now_ms=NOW, candle_days=120)) as sim:
+
+        async def body(ex: ccxt.bybit) -> tuple[list[list[Any]], list[list[Any]]]:
+            return await ex.fetch_ohlcv("BTC/USDT", "1w", limit=3), await ex.fetch_ohlcv(
+                "BTC/USDT", "1M", limit=3
+            )
+
+        weeks, months = drive(sim, body)
+
+    def iso(candles: list[list[Any]]) -> list[str]:
+        return [time.strftime("%Y-%m-%d %a", time.gmtime(c[0] / 1000)) for c in candles]
+
+    # NOW is Sunday 2025-06-15: weekly candles open on Mondays, monthly on the 1st.
+    assert iso(weeks) == ["2025-05-26 Mon", "2025-06-02 Mon", "2025-06-09 Mon"]
+    assert iso(months) == ["2025-04-01 Tue", "2025-05-01 Thu", "2025-06-01 Sun"]
+
+
+def test_inverse_contracts() -> None:
+    options = dict(WARM_OPTIONS, fetchMarkets={"types": ["inverse"]})
+    with BybitSimulator(Scenario(seed=2, now_ms=NOW)) as sim:
+        sim.state.open_position("BTCUSD", side="Sell", size=2_000, entry_price=60_000)
+        added = sim.state.add_trades(2, symbol="BTC/USD:BTC")
+
+        async def body(ex: ccxt.bybit) -> tuple[Any, ...]:
+            positions = await ex.fetch_positions(params={"subType": "inverse"})
+            trades = await ex.fetch_my_trades("BTC/USD:BTC", since=NOW - DAY)
+            candles = await ex.fetch_ohlcv("BTC/USD:BTC", "1h", limit=2)
+            return positions, trades, candles
+
+        positions, trades, candles = drive(sim, body, options=options)
+
+        assert [(p["symbol"], p["side"], p["contracts"]) for p in positions] == [
+            ("BTC/USD:BTC", "short", 2_000)
+        ]
+        position_query = next(q for _, p, q in sim.requests if p == "/v5/position/list")
+        assert position_query == "category=inverse&limit=200"  # no settleCoin for inverse
+        assert sorted(t["id"] for t in trades) == sorted(r["execId"] for r in added)
+        assert all(t["fee"]["currency"] == "BTC" for t in trades)  # inverse pays in base coin
+        # ccxt reports an inverse candle's turnover (BTC, index 6) as its volume.
+        row = sim.state.kline_row("BTCUSD", "60", candles[-1][0], category="inverse")
+        assert candles[-1][5] == float(row[6])
+
+
 def test_fetch_tickers(sim: BybitSimulator) -> None:
     async def body(ex: ccxt.bybit) -> tuple[dict[str, Any], dict[str, Any]]:
         return await ex.fetch_tickers(params={"type": "spot"}), await ex.fetch_tickers(
@@ -393,29 +437,29 @@ def test_fetch_tickers(sim: BybitSimulator) -> None:
 
 
 def test_authentication_errors(sim: BybitSimulator) -> None:
-    async def wrong_key(ex: ccxt.bybit) -> None:
+    async def body(ex: ccxt.bybit) -> float:
+        await ex.load_markets()
+        ex.apiKey = "nope"
         with pytest.raises(ccxt.AuthenticationError, match="10003"):
             await ex.fetch_balance()
-
-    async def wrong_secret(ex: ccxt.bybit) -> None:
+        ex.apiKey, ex.secret = API_KEY, "nope"
         with pytest.raises(ccxt.AuthenticationError, match="10004"):
             await ex.fetch_balance()
-
-    async def stale_clock(ex: ccxt.bybit) -> None:
+        ex.secret = SECRET
         ex.options["timeDifference"] = 10_000  # our clock 10 s behind the server's
         with pytest.raises(ccxt.InvalidNonce, match="10002"):
             await ex.fetch_balance()
+        ex.options["timeDifference"] = 0
 
-    drive(sim, wrong_key, api_key="nope")
-    drive(sim, wrong_secret, secret="nope")
-    drive(sim, stale_clock)
+        sim.state.set_api_key("rotated-key", "rotated-secret")
+        with pytest.raises(ccxt.AuthenticationError, match="10003"):
+            await ex.fetch_balance()
+        ex.apiKey, ex.secret = "rotated-key", "rotated-secret"
+        balance = await ex.fetch_balance()
+        return float(balance["total"]["USDT"])
 
-    sim.state.set_api_key("rotated-key", "rotated-secret")
-    drive(sim, wrong_key)
-    balance = drive(
-        sim, lambda ex: ex.fetch_balance(), api_key="rotated-key", secret="rotated-secret"
-    )
-    assert balance["total"]["USDT"] == 25_000
+    assert drive(sim, body) == 25_000
+    assert sim.counts["/v5/account/wallet-balance"] == 5  # rejected requests count too
 
 
 def test_signature_covers_raw_query_and_limit_headers(sim: BybitSimulator) -> None:
@@ -556,6 +600,14 @@ def test_scripted_faults_map_to_ccxt_errors(sim: BybitSimulator) -> None:
         assert "BTC" not in balance["total"]
 
     drive(sim, body)
+
+
+def test_rate_limit_enforcement_is_opt_in(sim: BybitSimulator) -> None:
+    sim.enforce_rate_limits = True
+    codes = [raw_get(sim, "/v5/user/query-api", signed=True)[2]["retCode"] for _ in range(12)]
+    assert codes[:10] == [0] * 10 and codes[10:] == [10006, 10006]  # query-api: 10 per second
+    sim.enforce_rate_limits = False
+    assert raw_get(sim, "/v5/user/query-api", signed=True)[2]["retCode"] == 0
 
 
 def test_latency_applies_to_every_answer(sim: BybitSimulator) -> None:

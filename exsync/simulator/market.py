@@ -12,6 +12,7 @@ import math
 import random
 import zlib
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 MINUTE_MS = 60_000
@@ -89,6 +90,14 @@ def num(value: float, decimals: int = 8) -> str:
     if text in ("-0", ""):
         text = "0"
     return text
+
+
+def exact(value: float) -> str:
+    """Plain decimal text that parses back to exactly ``value`` (no exponent, no noise)."""
+    text = format(Decimal(repr(float(value))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -179,11 +188,11 @@ class Instrument:
 
     def to_ticks(self, price: float) -> int:
         """Round a float price to whole ticks (at least one tick)."""
-        return max(1, round(price * 10**self.price_decimals))
+        return max(1, round(price * 10.0**self.price_decimals))
 
     def to_lots(self, qty: float) -> int:
         """Round a float quantity to whole lots (at least one lot)."""
-        return max(1, round(qty * 10**self.qty_decimals))
+        return max(1, round(qty * 10.0**self.qty_decimals))
 
     def price_str(self, ticks: int) -> str:
         """Wire form of a price given in ticks (fixed decimals, like Bybit)."""
@@ -276,7 +285,8 @@ def reference_price(coin: str) -> float:
     if known is not None:
         return known
     # Unknown coins get a price between 0.5 and ~200 that depends only on the name.
-    return round(0.5 * 400 ** unit(text_id(coin)), 4)
+    price: float = 0.5 * 400.0 ** unit(text_id(coin))
+    return round(price, 4)
 
 
 def build_instrument(category: str, symbol: str, launch_time: int) -> Instrument:
@@ -401,7 +411,7 @@ def kline_row(
     o = instrument.to_ticks(prices.pair_price(instrument, open_ms))
     c = instrument.to_ticks(prices.pair_price(instrument, close_ms))
     key = (seed, text_id(instrument.symbol), text_id(interval), open_ms)
-    spread = min(0.08, 0.0015 * math.sqrt(minutes))
+    spread = min(0.08, 0.0004 * math.sqrt(minutes))
     hi_ticks = math.ceil(max(o, c) * (1 + spread * unit(*key, 1)))
     lo_ticks = max(1, math.floor(min(o, c) * (1 - spread * unit(*key, 2))))
     o_f, h_f, l_f, c_f = (instrument.price_of(x) for x in (o, hi_ticks, lo_ticks, c))

@@ -11,12 +11,10 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from .market import (
     DAY_MS,
-    HOUR_MS,
     Instrument,
     PriceModel,
     candle_ceil,
@@ -24,7 +22,6 @@ from .market import (
     candle_next,
     candle_prev,
     kline_row,
-    num,
     text_id,
     unit,
 )
@@ -35,24 +32,12 @@ from .render import (
     order_id_for,
     order_row,
     position_row,
-    trade_value,
 )
 from .scenario import Scenario, generate, lots_for
+from .views import ticker_row, wallet_entry
 
 T = TypeVar("T")
 Key = tuple[int, int]
-
-# Leverage assumed for the margin that resting linear orders reserve.
-_ORDER_LEVERAGE = 10
-_FUNDING_INTERVAL_MS = 8 * HOUR_MS
-
-
-def exact(value: float) -> str:
-    """Plain decimal text that parses back to exactly ``value`` (no exponent)."""
-    text = format(Decimal(repr(float(value))), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
 
 
 def _page(
@@ -401,7 +386,6 @@ class ExchangeState:
         limit: int,
         start: int | None = None,
         end: int | None = None,
-        max_rows: int | None = None,
     ) -> tuple[list[dict[str, Any]], Key | None]:
         """One page of open orders (by createdTime) or history (by updatedTime), newest first."""
         with self.lock:
@@ -424,8 +408,6 @@ class ExchangeState:
                 key = _updated_key
             orders = [o for o in orders if match(o)]
             orders.sort(key=key, reverse=True)
-            if max_rows is not None:
-                orders = orders[:max_rows]
             page, next_key = _page(orders, key, after, limit)
             return [order_row(o) for o in page], next_key
 
@@ -472,86 +454,13 @@ class ExchangeState:
         """The UNIFIED account entry of wallet-balance (coins with a zero balance omitted)."""
         with self.lock:
             now = self.now_ms()
-            locked: dict[str, float] = {}
-            order_im: dict[str, float] = {}
-            for order in self._orders:
-                if not order.is_open:
-                    continue
-                inst = order.instrument
-                leaves = inst.qty_of(order.qty_lots - order.filled_lots)
-                price = inst.price_of(order.price_ticks)
-                if inst.category == "spot":
-                    coin, amount = (
-                        (inst.quote, leaves * price) if order.side == "Buy" else (inst.base, leaves)
-                    )
-                    locked[coin] = locked.get(coin, 0.0) + amount
-                else:
-                    margin = trade_value(inst, leaves, price) / _ORDER_LEVERAGE
-                    order_im[inst.settle] = order_im.get(inst.settle, 0.0) + margin
-            pos_im: dict[str, float] = {}
-            pos_mm: dict[str, float] = {}
-            upl: dict[str, float] = {}
-            for position in self._positions.values():
-                row = self._position_row(position, now)
-                settle = position.instrument.settle
-                pos_im[settle] = pos_im.get(settle, 0.0) + float(row["positionIM"])
-                pos_mm[settle] = pos_mm.get(settle, 0.0) + float(row["positionMM"])
-                upl[settle] = upl.get(settle, 0.0) + float(row["unrealisedPnl"])
-            wanted = list(self._balances) if coins is None else sorted(coins)
-            rows = []
-            totals = dict.fromkeys(("equity", "wallet", "upl", "im", "mm"), 0.0)
-            for coin in wanted:
-                wallet = self._balances.get(coin, 0.0)
-                if coins is None and wallet == 0 and not upl.get(coin):
-                    continue
-                usd = self.prices.price(coin, now)
-                equity = wallet + upl.get(coin, 0.0)
-                im = pos_im.get(coin, 0.0) + order_im.get(coin, 0.0)
-                totals["equity"] += equity * usd
-                totals["wallet"] += wallet * usd
-                totals["upl"] += upl.get(coin, 0.0) * usd
-                totals["im"] += im * usd
-                totals["mm"] += pos_mm.get(coin, 0.0) * usd
-                rows.append(
-                    {
-                        "availableToBorrow": "",
-                        "bonus": "0",
-                        "accruedInterest": "0",
-                        # Deprecated for unified accounts and served empty; ccxt then
-                        # derives "used" from locked + totalPositionIM + totalOrderIM.
-                        "availableToWithdraw": "",
-                        "totalOrderIM": num(order_im.get(coin, 0.0)),
-                        "equity": exact(equity),
-                        "totalPositionMM": num(pos_mm.get(coin, 0.0)),
-                        "usdValue": num(equity * usd, 6),
-                        "unrealisedPnl": num(upl.get(coin, 0.0)),
-                        "collateralSwitch": True,
-                        "spotHedgingQty": "0",
-                        "borrowAmount": "0",
-                        "totalPositionIM": num(pos_im.get(coin, 0.0)),
-                        "walletBalance": exact(wallet),
-                        "cumRealisedPnl": "0",
-                        "locked": num(min(wallet, locked.get(coin, 0.0))),
-                        "marginCollateral": True,
-                        "spotBorrow": "0",
-                        "coin": coin,
-                    }
-                )
-            margin = totals["wallet"] + totals["upl"]
-            return {
-                "accountType": "UNIFIED",
-                "accountIMRate": num(totals["im"] / margin, 4) if margin else "0",
-                "accountMMRate": num(totals["mm"] / margin, 4) if margin else "0",
-                "accountLTV": "0",
-                "totalEquity": num(totals["equity"], 4),
-                "totalWalletBalance": num(totals["wallet"], 4),
-                "totalMarginBalance": num(margin, 4),
-                "totalAvailableBalance": num(margin - totals["im"], 4),
-                "totalPerpUPL": num(totals["upl"], 4),
-                "totalInitialMargin": num(totals["im"], 4),
-                "totalMaintenanceMargin": num(totals["mm"], 4),
-                "coin": rows,
-            }
+            return wallet_entry(
+                self._balances,
+                [o for o in self._orders if o.is_open],
+                [(p, self._position_row(p, now)) for p in self._positions.values()],
+                lambda coin: self.prices.price(coin, now),
+                coins,
+            )
 
     def coins(self) -> list[str]:
         """Every coin the markets or the wallet mention, sorted."""
@@ -569,7 +478,10 @@ class ExchangeState:
             insts = self.instruments.get(category, [])
             if symbol is not None:
                 insts = [i for i in insts if i.symbol == symbol]
-            return [self._ticker(inst, now) for inst in insts]
+            return [
+                ticker_row(self.seed, self.prices, inst, now, self._mark(inst, now))
+                for inst in insts
+            ]
 
     def klines(
         self,
@@ -639,71 +551,6 @@ class ExchangeState:
 
     def _position_row(self, position: Position, now: int) -> dict[str, Any]:
         return position_row(position, self._mark(position.instrument, now))
-
-    def _ticker(self, inst: Instrument, now: int) -> dict[str, Any]:
-        price = self.prices.pair_price
-        last = inst.to_ticks(price(inst, now))
-        prev = inst.to_ticks(price(inst, now - DAY_MS))
-        samples = [inst.to_ticks(price(inst, now - k * 30 * 60_000)) for k in range(49)]
-        high, low = max(samples), min(samples)
-        key = (self.seed, text_id(inst.symbol), now // HOUR_MS)
-        mid = inst.price_of(last)
-        turnover_usd = 20_000 * 1440 * (0.5 + unit(*key, 1))
-        if inst.category == "inverse":
-            volume, turnover = num(round(turnover_usd), 0), num(turnover_usd / mid)
-        else:
-            volume = inst.qty_str(max(1, round(turnover_usd / mid * 10**inst.qty_decimals)))
-            turnover = num(float(volume) * mid, 4)
-        size = inst.qty_str(
-            max(1, round((1 + 9 * unit(*key, 2)) * 10 ** max(0, inst.qty_decimals - 2)))
-        )
-        row: dict[str, Any] = {
-            "symbol": inst.symbol,
-            "bid1Price": inst.price_str(last - 1),
-            "bid1Size": size,
-            "ask1Price": inst.price_str(last + 1),
-            "ask1Size": size,
-            "lastPrice": inst.price_str(last),
-            "prevPrice24h": inst.price_str(prev),
-            "price24hPcnt": num(last / prev - 1, 4),
-            "highPrice24h": inst.price_str(high),
-            "lowPrice24h": inst.price_str(low),
-            "turnover24h": turnover,
-            "volume24h": volume,
-        }
-        if inst.category == "spot":
-            row["usdIndexPrice"] = num(self.prices.price(inst.base, now), 6)
-            return row
-        mark = inst.price_str(inst.to_ticks(self._mark(inst, now)))
-        open_interest = turnover_usd * (0.3 + unit(*key, 3))
-        oi = (
-            num(round(open_interest), 0)
-            if inst.category == "inverse"
-            else num(open_interest / mid, 3)
-        )
-        row.update(
-            {
-                "indexPrice": inst.price_str(last),
-                "markPrice": mark,
-                "prevPrice1h": inst.price_str(inst.to_ticks(price(inst, now - HOUR_MS))),
-                # ccxt tells contract tickers from spot ones by openInterestValue.
-                "openInterest": oi,
-                "openInterestValue": num(open_interest, 2),
-                "fundingRate": num(0.0001 * (0.5 + unit(*key, 4)), 8),
-                "nextFundingTime": str((now // _FUNDING_INTERVAL_MS + 1) * _FUNDING_INTERVAL_MS),
-                "predictedDeliveryPrice": "",
-                "basisRate": "",
-                "deliveryFeeRate": "",
-                "deliveryTime": "0",
-                "basis": "",
-                "preOpenPrice": "",
-                "preQty": "",
-                "curPreListingPhase": "",
-                "fundingIntervalHour": "8",
-                "fundingCap": "0.005",
-            }
-        )
-        return row
 
 
 def _created_key(order: Order) -> Key:

@@ -351,7 +351,7 @@ def position_list(state: ExchangeState, params: Params) -> dict[str, Any]:
     """/v5/position/list: by symbol (even when flat) or every open position of a settle coin."""
     category = params.category(("linear", "inverse", "option"))
     limit = params.limit(20, 200)
-    _require_linear_filter(params, category, ("symbol", "settleCoin"))
+    _require_linear_filter(params, category, ("symbol", "baseCoin", "settleCoin"))
     after = decode_cursor("position", params.get("cursor"))
     if category == "option":
         return {"category": category, "list": [], "nextPageCursor": ""}

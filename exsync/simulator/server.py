@@ -227,6 +227,8 @@ class BybitSimulator:
         Without ``kind``, ``ret_code`` gives a Bybit error (HTTP 200 JSON) and
         ``status`` an HTTP error with ``body``. Faulted requests are still counted.
         """
+        if times < 1:
+            raise ValueError("times must be >= 1")
         if kind is None:
             kind = "retcode" if ret_code is not None else "http" if status is not None else ""
         if kind not in FAULT_KINDS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -78,9 +79,9 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
     assert 47 <= len(candles) <= 50  # 2 days of hourly candles, the last one forming
     stamps = [c[0] for c in candles]
     assert stamps == sorted(set(stamps)) and all(
-        b - a == 3_600_000 for a, b in zip(stamps, stamps[1:])
+        b - a == 3_600_000 for a, b in itertools.pairwise(stamps)
     )
-    first = state.kline("spot", "BTCUSDT", "60", candles[0][0])
+    first = state.kline("BTCUSDT", "60", candles[0][0], category="spot")
     assert candles[0][1] == pytest.approx(first[0]) and candles[0][2] == pytest.approx(first[3])
 
     runs = rows(db_path, "SELECT data_type, status, records, attempts FROM sync_runs")
@@ -230,8 +231,12 @@ def test_backfill_walks_every_window_from_trades_since(sim: BybitSimulator, make
     sim.reset_counts()
     assert sync(config).ok
     windows = [q for m, p, q in sim.requests if p == "/v5/execution/list"]
-    starts = sorted({int(_param(q, "startTime")) for q in windows})
-    assert len(starts) >= 2 * 5  # two market types x ceil(35 / 7) windows
+    for category in ("spot", "linear"):
+        starts = sorted(
+            {int(_param(q, "startTime")) for q in windows if _param(q, "category") == category}
+        )
+        assert len(starts) == 6  # 35 days in 7-day windows, the last one reaching now
+        assert all(b - a == 7 * DAY_MS for a, b in itertools.pairwise(starts))
     for query in windows:
         span = int(_param(query, "endTime")) - int(_param(query, "startTime"))
         assert 0 <= span <= 7 * DAY_MS

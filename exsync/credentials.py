@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,12 @@ def resolve(
     return Credentials(**values)
 
 
+_SIGNATURE = re.compile(r"(?i)((?:signature|sign|apikey|api_key)=)[^&\s\"']+")
+
+
 def scrub(message: str, credentials: Credentials) -> str:
-    """Replace any credential that slipped into an error message with ***."""
+    """Replace credentials and request signatures that slipped into a message with ***."""
     for value in credentials.values():
         if len(value) >= 4:
             message = message.replace(value, "***")
-    return message
+    return _SIGNATURE.sub(r"\1***", message)

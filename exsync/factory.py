@@ -57,11 +57,30 @@ def create_client(
     if credentials.password:
         settings["password"] = credentials.password
     client = klass(settings)
+    _reject_non_json(client)
     if exchange.sandbox and not exchange.api_url:
         client.set_sandbox_mode(True)
     if exchange.api_url:
         client.urls["api"] = _replace_urls(client.urls["api"], exchange.api_url)
     return client
+
+
+def _reject_non_json(client: Any) -> None:
+    """Make a successful response whose body is not JSON an error (ccxt.BadResponse).
+
+    ccxt hands an unparseable 200 body to the parser as if it were an empty answer; a
+    truncated balance would then read as "no assets" and wipe the mirror.
+    """
+    original = client.handle_errors
+
+    def handle_errors(code: int, reason: str, url: str, method: str, *rest: Any) -> Any:
+        result = original(code, reason, url, method, *rest)
+        body, response = rest[1], rest[2]  # after headers: body, parsed JSON, ...
+        if 200 <= code < 300 and response is None and body not in (None, ""):
+            raise ccxt.BadResponse(f"{client.id} {method} {url.split('?')[0]}: body is not JSON")
+        return result
+
+    client.handle_errors = handle_errors
 
 
 def markets_fingerprint(exchange: ExchangeConfig, market_types: tuple[str, ...]) -> str:

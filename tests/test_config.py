@@ -161,3 +161,11 @@ def test_tickers_and_ohlcv_need_symbols() -> None:
 def test_types_subset_is_kept_in_public_order() -> None:
     config = parse_config({"exchanges": {"bybit": {"types": ["trades", "balances", "trades"]}}})
     assert config.exchange("bybit").types == (DataType.TRADES, DataType.BALANCES)
+
+
+def test_scrub_removes_credentials_and_signatures() -> None:
+    from exsync.credentials import Credentials, scrub
+
+    creds = Credentials(api_key="KEY12345", secret="SECRET6789")
+    message = "bybit GET /x?a=1&signature=deadbeef&apiKey=KEY12345 failed: SECRET6789"
+    assert scrub(message, creds) == "bybit GET /x?a=1&signature=***&apiKey=*** failed: ***"

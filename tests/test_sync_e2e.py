@@ -246,3 +246,20 @@ def _param(query: str, name: str) -> str:
     from urllib.parse import parse_qs
 
     return parse_qs(query)[name][0]
+
+
+def test_garbled_response_never_wipes_the_mirror(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url, types=["balances"], max_tries=3)})
+    assert sync(config).ok
+    before = rows(db_path, "SELECT asset, total FROM balances ORDER BY asset")
+    assert before
+
+    sim.fail_next(path="/v5/account/wallet-balance", times=1, kind="malformed")
+    retried = sync(config)
+    assert retried.ok and retried.units[0].attempts == 2
+
+    sim.fail_next(path="/v5/account/wallet-balance", times=3, kind="malformed")
+    failed = sync(config)
+    assert failed.exit_code is ExitCode.FAILED
+    assert failed.units[0].error.startswith("BadResponse")
+    assert rows(db_path, "SELECT asset, total FROM balances ORDER BY asset") == before

@@ -76,7 +76,7 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
         return
     table = Table(title="exsync status", title_justify="left")
     for column in ("exchange", "type", "last outcome", "last success", "age", "records", "error"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "error")
     for s in statuses:
         outcome = s.last_status or "never"
         age = format_age(s.age_seconds)
@@ -104,7 +104,7 @@ def history_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
         return
     table = Table(title="exsync history", title_justify="left")
     for column in columns:
-        table.add_column(column.replace("_", " "))
+        table.add_column(column.replace("_", " "), no_wrap=column != "error")
     for r in rows:
         status = r.get("status") or ""
         table.add_row(

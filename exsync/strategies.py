@@ -33,6 +33,10 @@ FLUSH_ROWS = 20_000
 OHLCV_CONCURRENCY = 8
 
 
+class PaginationError(Exception):
+    """The exchange's pages do not lead to an end."""
+
+
 @dataclass
 class UnitContext:
     """Everything a strategy needs for one exchange x data type unit."""
@@ -79,8 +83,11 @@ class UnitContext:
                 rows = await self.call(method, *args, limit, page_params)
             cursor = self._take_cursor(rows)
             yield rows
-            if not rows or not cursor or cursor in seen:
+            if not rows or not cursor:
                 return
+            if cursor in seen:
+                # Stopping here would silently drop the rest of the history.
+                raise PaginationError(f"{self.name}: {method} repeated page cursor {cursor[:40]!r}")
             seen.add(cursor)
 
     def _take_cursor(self, rows: list[dict[str, Any]]) -> str | None:

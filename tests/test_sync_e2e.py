@@ -55,6 +55,22 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
     assert stored_open == open_ids and open_ids
 
     since = result_since(config)
+    day_ago = int(time.time() * 1000) - DAY_MS
+    visible = {  # what order/history still serves: fills, and cancellations of the last 24 h
+        o["orderId"]: o["orderStatus"]
+        for o in state.history_orders
+        if int(o["updatedTime"]) >= since
+        and (float(o["cumExecQty"]) > 0 or int(o["updatedTime"]) >= day_ago)
+    }
+    stored_closed = dict(rows(db_path, "SELECT id, status FROM orders WHERE status != 'open'"))
+    assert set(stored_closed) == set(visible) and len(visible) > 20
+    ccxt_status = {
+        "Filled": "closed",
+        "Cancelled": "canceled",
+        "PartiallyFilledCanceled": "canceled",
+    }
+    assert {i: ccxt_status.get(s, s) for i, s in visible.items()} == stored_closed
+
     expected = {e["execId"]: e for e in state.executions if int(e["execTime"]) >= since}
     stored_trades = {
         r[0]: r for r in rows(db_path, "SELECT id, price, amount, fee_cost, timestamp FROM trades")

@@ -45,6 +45,7 @@ class Fault:
     ret_code: int | None = None
     ret_msg: str = ""
     delay: float = 0.0
+    headers: dict[str, str] | None = None
 
     def matches(self, path: str) -> bool:
         """Whether this fault applies to a request for ``path``."""
@@ -221,11 +222,13 @@ class BybitSimulator:
         ret_msg: str = "",
         kind: str | None = None,
         delay: float = 0.0,
+        headers: dict[str, str] | None = None,
     ) -> Fault:
         """Answer the next ``times`` requests for ``path`` (None: any path) with a fault.
 
         Without ``kind``, ``ret_code`` gives a Bybit error (HTTP 200 JSON) and
-        ``status`` an HTTP error with ``body``. Faulted requests are still counted.
+        ``status`` an HTTP error with ``body``; ``headers`` go with either (e.g. a
+        ``Retry-After``). Faulted requests are still counted.
         """
         if times < 1:
             raise ValueError("times must be >= 1")
@@ -237,7 +240,7 @@ class BybitSimulator:
             status = 503
         if kind == "retcode" and ret_code is None:
             raise ValueError("kind='retcode' needs ret_code")
-        fault = Fault(kind, path, times, status, body, ret_code, ret_msg, delay)
+        fault = Fault(kind, path, times, status, body, ret_code, ret_msg, delay, headers)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -272,11 +275,13 @@ class BybitSimulator:
             elif fault.kind == "http":
                 body = fault.body if fault.body is not None else f"<html>{fault.status}</html>"
                 content_type = "application/json" if body.startswith("{") else "text/html"
-                handler.write_reply(Reply(fault.status or 503, body.encode(), content_type))
+                reply = Reply(fault.status or 503, body.encode(), content_type, fault.headers)
+                handler.write_reply(reply)
                 return
             elif fault.kind == "retcode":
-                error = ApiError(fault.ret_code or 10016, fault.ret_msg)
-                handler.write_reply(_error_reply(error))
+                reply = _error_reply(ApiError(fault.ret_code or 10016, fault.ret_msg))
+                reply.headers = fault.headers
+                handler.write_reply(reply)
                 return
         reply = self._answer(handler.command, path, query, handler)
         if fault is not None and fault.kind == "malformed":

@@ -51,9 +51,23 @@ class Settings:
     timeout: float = 15.0
     max_tries: int = 4
     max_time: float = 60.0
+    failure_threshold: int = 3
+    reset_timeout: float = 300.0
+    max_reset_timeout: float = 3600.0
+    lock_lease: float = 120.0
 
 
-_DURATION_SETTINGS = {"markets_ttl", "stale_after", "overlap", "timeout", "max_time"}
+_DURATION_SETTINGS = {
+    "markets_ttl",
+    "stale_after",
+    "overlap",
+    "timeout",
+    "max_time",
+    "reset_timeout",
+    "max_reset_timeout",
+    "lock_lease",
+}
+_POSITIVE_SETTINGS = {"timeout", "reset_timeout", "max_reset_timeout", "lock_lease"}
 _SINCE_SETTINGS = {"ohlcv_since", "trades_since"}
 _SETTING_NAMES = {f.name for f in fields(Settings)}
 
@@ -234,7 +248,7 @@ def _check_setting(key: str, value: object, path: str, problems: _Problems) -> A
         except (ValueError, TypeError) as exc:
             problems.add(path, str(exc) or "expected a duration such as 30s, 15m, 2h or 7d")
             return None
-        if key == "timeout" and seconds <= 0:
+        if key in _POSITIVE_SETTINGS and seconds <= 0:
             problems.add(path, "must be greater than zero")
             return None
         return seconds
@@ -245,7 +259,7 @@ def _check_setting(key: str, value: object, path: str, problems: _Problems) -> A
             problems.add(path, str(exc))
             return None
         return value if isinstance(value, str) else str(value)
-    if key == "max_tries":
+    if key in ("max_tries", "failure_threshold"):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
             problems.add(path, "must be a whole number from 1 to 100")
             return None

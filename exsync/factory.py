@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from typing import Any
 
 import ccxt
@@ -18,7 +19,7 @@ from exsync.config import ExchangeConfig
 from exsync.credentials import Credentials
 from exsync.errors import ConfigError
 from exsync.profiles import Profile
-from exsync.retry import Attempts, call
+from exsync.retry import Attempts, call, retry_after
 from exsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def create_client(
     if credentials.password:
         settings["password"] = credentials.password
     client = klass(settings)
-    _reject_non_json(client)
+    _instrument(client)
     if exchange.sandbox and not exchange.api_url:
         client.set_sandbox_mode(True)
     if exchange.api_url:
@@ -65,22 +66,42 @@ def create_client(
     return client
 
 
-def _reject_non_json(client: Any) -> None:
-    """Make a successful response whose body is not JSON an error (ccxt.BadResponse).
+def _instrument(client: Any) -> None:
+    """Sharpen two of ccxt's answers, for every exchange, by wrapping its response checks.
 
-    ccxt hands an unparseable 200 body to the parser as if it were an empty answer; a
-    truncated balance would then read as "no assets" and wipe the mirror.
+    - A successful response whose body is not JSON raises ccxt.BadResponse: ccxt would hand
+      it to the parser as an empty answer, and a truncated balance would then read as "no
+      assets" and wipe the mirror.
+    - A rate-limit error carries `retry_after`, the seconds the server asked for, which the
+      retry policy waits instead of its own guess.
     """
-    original = client.handle_errors
+    handle_errors, handle_status = client.handle_errors, client.handle_http_status_code
+    last_headers: dict[str, str] = {}
 
-    def handle_errors(code: int, reason: str, url: str, method: str, *rest: Any) -> Any:
-        result = original(code, reason, url, method, *rest)
-        body, response = rest[1], rest[2]  # after headers: body, parsed JSON, ...
+    def checked_errors(code: int, reason: str, url: str, method: str, *rest: Any) -> Any:
+        headers, body, response = rest[0], rest[1], rest[2]
+        # ccxt calls handle_http_status_code right after this, with no await in between,
+        # so the headers kept here belong to the same response.
+        last_headers.clear()
+        last_headers.update(headers or {})
+        try:
+            result = handle_errors(code, reason, url, method, *rest)
+        except ccxt.RateLimitExceeded as exc:
+            exc.retry_after = retry_after(last_headers, int(time.time() * 1000))  # type: ignore[attr-defined]
+            raise
         if 200 <= code < 300 and response is None and body not in (None, ""):
             raise ccxt.BadResponse(f"{client.id} {method} {url.split('?')[0]}: body is not JSON")
         return result
 
-    client.handle_errors = handle_errors
+    def checked_status(*args: Any) -> Any:
+        try:
+            return handle_status(*args)
+        except ccxt.RateLimitExceeded as exc:
+            exc.retry_after = retry_after(last_headers, int(time.time() * 1000))  # type: ignore[attr-defined]
+            raise
+
+    client.handle_errors = checked_errors
+    client.handle_http_status_code = checked_status
 
 
 def markets_fingerprint(exchange: ExchangeConfig, market_types: tuple[str, ...]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exsync import breaker, lock
 from exsync.config import Config, ExchangeConfig
 from exsync.credentials import Credentials, resolve, scrub
 from exsync.datatypes import DataType, expand
@@ -80,14 +81,19 @@ class Synchronizer:
         self,
         exchanges: Sequence[str] | None = None,
         types: Iterable[DataType | str] = (DataType.ALL,),
+        wait: float = 0.0,
     ) -> PassResult:
-        """Run one pass and return its result; raises ConfigError/DatabaseError before any work."""
-        return asyncio.run(self.sync_async(exchanges, types))
+        """Run one pass and return its result; raises ConfigError/DatabaseError before any work.
+
+        `wait`: seconds to wait for an exchange another run is syncing, instead of skipping it.
+        """
+        return asyncio.run(self.sync_async(exchanges, types, wait))
 
     async def sync_async(
         self,
         exchanges: Sequence[str] | None = None,
         types: Iterable[DataType | str] = (DataType.ALL,),
+        wait: float = 0.0,
     ) -> PassResult:
         """The pass itself, for callers that already run an event loop."""
         names = list(dict.fromkeys(exchanges or self.config.exchanges))
@@ -104,7 +110,9 @@ class Synchronizer:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
             outcomes = await asyncio.gather(
                 *(
-                    self._sync_exchange(store, result.run_id, exchange, credentials, data_types)
+                    self._sync_exchange(
+                        store, result.run_id, exchange, credentials, data_types, wait
+                    )
                     for exchange, credentials, data_types in plans
                 )
             )
@@ -120,6 +128,45 @@ class Synchronizer:
         return result
 
     async def _sync_exchange(
+        self,
+        store: Store,
+        run_id: str,
+        exchange: ExchangeConfig,
+        credentials: Credentials,
+        data_types: list[DataType],
+        wait: float,
+    ) -> list[UnitResult]:
+        """Lock the exchange, ask each unit's breaker, run the admitted units."""
+        lease = exchange.settings.lock_lease
+        holder = await _acquire(store, exchange.name, run_id, lease, wait)
+        if holder is not None:
+            reason = f"another run holds the lock: {holder.describe()}"
+            log.warning("%s skipped: %s", exchange.name, reason)
+            return [self._skip(store, run_id, exchange, t, reason) for t in data_types]
+        renewer = asyncio.create_task(_keep_lock(store, exchange.name, run_id, lease))
+        try:
+            results: dict[DataType, UnitResult] = {}
+            admitted = []
+            for data_type in data_types:
+                admission = breaker.admit(store, exchange.name, str(data_type), run_id)
+                if admission.allowed:
+                    admitted.append(data_type)
+                    if admission.probe:
+                        log.info("%s %s: half-open probe", exchange.name, data_type)
+                else:
+                    log.warning("%s %s skipped: %s", exchange.name, data_type, admission.reason)
+                    results[data_type] = self._skip(
+                        store, run_id, exchange, data_type, admission.reason
+                    )
+            if admitted:
+                for unit in await self._run_units(store, run_id, exchange, credentials, admitted):
+                    results[DataType(unit.data_type)] = unit
+            return [results[t] for t in data_types]
+        finally:
+            renewer.cancel()
+            lock.release(store, exchange.name, run_id)
+
+    async def _run_units(
         self,
         store: Store,
         run_id: str,
@@ -143,7 +190,7 @@ class Synchronizer:
                     self._record(
                         store,
                         run_id,
-                        exchange.name,
+                        exchange,
                         t,
                         started_at,
                         "failed",
@@ -191,7 +238,7 @@ class Synchronizer:
             return self._record(
                 ctx.store,
                 ctx.run_id,
-                ctx.name,
+                ctx.exchange,
                 data_type,
                 started_at,
                 "failed",
@@ -212,7 +259,7 @@ class Synchronizer:
         return self._record(
             ctx.store,
             ctx.run_id,
-            ctx.name,
+            ctx.exchange,
             data_type,
             started_at,
             "ok",
@@ -222,11 +269,22 @@ class Synchronizer:
             seconds,
         )
 
+    def _skip(
+        self,
+        store: Store,
+        run_id: str,
+        exchange: ExchangeConfig,
+        data_type: DataType,
+        reason: str | None,
+    ) -> UnitResult:
+        now = utc_now()
+        return self._record(store, run_id, exchange, data_type, now, "skipped", 0, 0, reason, 0.0)
+
     @staticmethod
     def _record(
         store: Store,
         run_id: str,
-        exchange: str,
+        exchange: ExchangeConfig,
         data_type: DataType,
         started_at: str,
         status: str,
@@ -235,18 +293,45 @@ class Synchronizer:
         error: str | None,
         seconds: float,
     ) -> UnitResult:
-        store.record_run(
-            run_id=run_id,
-            exchange=exchange,
-            data_type=str(data_type),
-            started_at=started_at,
-            finished_at=utc_now(),
-            status=status,
-            records=records,
-            attempts=attempts,
-            error=error,
-        )
-        return UnitResult(exchange, str(data_type), status, records, attempts, error, seconds)
+        """Record a unit in sync_runs and count it in its breaker, in one transaction."""
+        with store.transaction():
+            store.record_run(
+                run_id=run_id,
+                exchange=exchange.name,
+                data_type=str(data_type),
+                started_at=started_at,
+                finished_at=utc_now(),
+                status=status,
+                records=records,
+                attempts=attempts,
+                error=error,
+            )
+            if status != "skipped":
+                breaker.record(
+                    store, exchange.name, str(data_type), status == "ok", error, exchange.settings
+                )
+        return UnitResult(exchange.name, str(data_type), status, records, attempts, error, seconds)
+
+
+async def _acquire(
+    store: Store, exchange: str, run_id: str, lease: float, wait: float
+) -> lock.Holder | None:
+    """Take the exchange's lock, polling for up to `wait` seconds while another run has it."""
+    deadline = time.monotonic() + wait
+    while True:
+        holder = lock.try_acquire(store, exchange, run_id, lease)
+        if holder is None or time.monotonic() >= deadline:
+            return holder
+        await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
+async def _keep_lock(store: Store, exchange: str, run_id: str, lease: float) -> None:
+    """Renew the lock's lease while the exchange is being synced."""
+    while True:
+        await asyncio.sleep(lease / 3)
+        if not lock.renew(store, exchange, run_id, lease):
+            log.warning("%s: the run lock lapsed and was taken over", exchange)
+            return
 
 
 def _market_types(exchange: ExchangeConfig, defaults: tuple[str, ...]) -> tuple[str, ...]:

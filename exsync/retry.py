@@ -10,7 +10,7 @@ retrying it only burns the rate limit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,6 +24,33 @@ T = TypeVar("T")
 def is_retryable(exc: BaseException) -> bool:
     """True when `exc` is transient and the same request may succeed if sent again."""
     return isinstance(exc, ccxt.NetworkError | ccxt.BadResponse)
+
+
+def retry_after(headers: Mapping[str, str], now_ms: int) -> float | None:
+    """Seconds the server asked us to wait, from `Retry-After` or Bybit's reset timestamp."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        if "retry-after" in lowered:
+            return max(0.0, float(lowered["retry-after"]))
+        if "x-bapi-limit-reset-timestamp" in lowered:
+            return max(0.0, (int(lowered["x-bapi-limit-reset-timestamp"]) - now_ms) / 1000)
+    except ValueError:
+        return None
+    return None
+
+
+def _wait(factor: float = 0.5, max_value: float = 10.0) -> Generator[float, Any, None]:
+    """backoff wait generator: jittered exponential, or the server's retry time when it gave one.
+
+    backoff sends each exception in; backoff itself caps every wait at what `max_time` leaves.
+    """
+    expo = backoff.expo(factor=factor, max_value=max_value)
+    next(expo)  # backoff's generators start with a bare yield
+    exc = yield 0.0
+    while True:
+        delay = backoff.full_jitter(next(expo))
+        asked = getattr(exc, "retry_after", None)
+        exc = yield delay if asked is None else asked
 
 
 @dataclass
@@ -61,15 +88,13 @@ async def call(
         )
 
     @backoff.on_exception(
-        backoff.expo,
+        _wait,
         Exception,
         giveup=lambda exc: not is_retryable(exc),
         max_tries=max_tries,
         max_time=max_time,
-        jitter=backoff.full_jitter,
+        jitter=None,  # applied inside _wait, never to a server-given retry time
         on_backoff=on_backoff,
-        factor=0.5,
-        max_value=10,
         logger=None,
     )
     async def attempt() -> T:

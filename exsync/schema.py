@@ -206,6 +206,36 @@ TABLES: tuple[Table, ...] = (
         doc="The latest outcome per unit, kept beside sync_runs so `status` reads one row each.",
     ),
     Table(
+        "breakers",
+        {
+            "exchange": str,
+            "data_type": str,
+            "state": str,
+            "failures": int,
+            "opened_at": str,
+            "next_probe_at": str,
+            "cooldown": float,
+            "last_error": str,
+            "probe_run_id": str,
+            "updated_at": str,
+        },
+        pk=("exchange", "data_type"),
+        doc="Circuit breaker per unit: closed, open (skipped until next_probe_at), half_open.",
+    ),
+    Table(
+        "locks",
+        {
+            "exchange": str,
+            "run_id": str,
+            "pid": int,
+            "host": str,
+            "acquired_at": str,
+            "expires_at": str,
+        },
+        pk=("exchange",),
+        doc="Which run is syncing an exchange, on a lease renewed while it works.",
+    ),
+    Table(
         "markets",
         {
             "exchange": str,

@@ -142,49 +142,51 @@ class Store:
         attempts: int,
         error: str | None,
     ) -> None:
-        """Append one unit's outcome to `sync_runs` and update its `sync_state` row."""
+        """Append one unit's outcome to `sync_runs` and update its `sync_state` row.
+
+        Call inside `transaction()`, together with the unit's breaker update.
+        """
         ok = status == "ok"
-        with self.transaction():
-            self.conn.execute(
-                "INSERT INTO sync_runs (run_id, exchange, data_type, started_at, finished_at, "
-                "status, records, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    exchange,
-                    data_type,
-                    started_at,
-                    finished_at,
-                    status,
-                    records,
-                    attempts,
-                    error,
-                ),
-            )
-            self.conn.execute(
-                "INSERT INTO sync_state (exchange, data_type, last_run_id, last_status, "
-                "last_finished_at, last_records, last_attempts, last_error, last_success_at, "
-                "last_success_records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (exchange, data_type) DO UPDATE SET "
-                "last_run_id = excluded.last_run_id, last_status = excluded.last_status, "
-                "last_finished_at = excluded.last_finished_at, "
-                "last_records = excluded.last_records, last_attempts = excluded.last_attempts, "
-                "last_error = excluded.last_error, "
-                "last_success_at = coalesce(excluded.last_success_at, last_success_at), "
-                "last_success_records = coalesce(excluded.last_success_records, "
-                "last_success_records)",
-                (
-                    exchange,
-                    data_type,
-                    run_id,
-                    status,
-                    finished_at,
-                    records,
-                    attempts,
-                    error,
-                    finished_at if ok else None,
-                    records if ok else None,
-                ),
-            )
+        self.conn.execute(
+            "INSERT INTO sync_runs (run_id, exchange, data_type, started_at, finished_at, "
+            "status, records, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                exchange,
+                data_type,
+                started_at,
+                finished_at,
+                status,
+                records,
+                attempts,
+                error,
+            ),
+        )
+        self.conn.execute(
+            "INSERT INTO sync_state (exchange, data_type, last_run_id, last_status, "
+            "last_finished_at, last_records, last_attempts, last_error, last_success_at, "
+            "last_success_records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (exchange, data_type) DO UPDATE SET "
+            "last_run_id = excluded.last_run_id, last_status = excluded.last_status, "
+            "last_finished_at = excluded.last_finished_at, "
+            "last_records = excluded.last_records, last_attempts = excluded.last_attempts, "
+            "last_error = excluded.last_error, "
+            "last_success_at = coalesce(excluded.last_success_at, last_success_at), "
+            "last_success_records = coalesce(excluded.last_success_records, "
+            "last_success_records)",
+            (
+                exchange,
+                data_type,
+                run_id,
+                status,
+                finished_at,
+                records,
+                attempts,
+                error,
+                finished_at if ok else None,
+                records if ok else None,
+            ),
+        )
 
     # -- markets cache --------------------------------------------------------------------
 

@@ -1,0 +1,184 @@
+"""A circuit breaker per exchange x data type that lives in SQLite.
+
+Every run is a fresh process, so the breaker's state is read and changed in `BEGIN
+IMMEDIATE` transactions: two processes can never both take the half-open probe or lose a
+failure count. The states are those of an in-process breaker:
+
+- closed: units run; `failure_threshold` consecutive failed units open the breaker.
+- open: units are skipped without touching the exchange until `next_probe_at`.
+- half_open: one run probes; success closes the breaker, failure re-opens it with the
+  cool-down doubled, up to `max_reset_timeout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from exsync.config import Settings
+from exsync.store import Store
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Whether a unit may run now, and why not."""
+
+    allowed: bool
+    probe: bool = False
+    reason: str | None = None
+
+
+def admit(
+    store: Store, exchange: str, data_type: str, run_id: str, now: datetime | None = None
+) -> Admission:
+    """Decide whether a unit runs; an open breaker whose cool-down has passed becomes the probe.
+
+    The caller holds the exchange's run lock, so a breaker found half-open belongs to a run
+    that died mid-probe: this run takes the probe over.
+    """
+    now = now or datetime.now(UTC)
+    with store.transaction():
+        row = _get(store, exchange, data_type)
+        if row is None or row["state"] == CLOSED:
+            return Admission(True)
+        if row["state"] == OPEN and now < datetime.fromisoformat(row["next_probe_at"]):
+            return Admission(
+                False,
+                reason=f"breaker open until {row['next_probe_at']} "
+                f"after {row['failures']} failure(s): {row['last_error'] or 'tripped by hand'}",
+            )
+        store.execute(
+            "UPDATE breakers SET state = ?, probe_run_id = ?, updated_at = ? "
+            "WHERE exchange = ? AND data_type = ?",
+            [HALF_OPEN, run_id, _iso(now), exchange, data_type],
+        )
+        return Admission(True, probe=True)
+
+
+def record(
+    store: Store,
+    exchange: str,
+    data_type: str,
+    ok: bool,
+    error: str | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> None:
+    """Count a finished unit; call inside the transaction that records it in sync_runs."""
+    now = now or datetime.now(UTC)
+    row = _get(store, exchange, data_type)
+    if ok:
+        if row is not None and (row["state"] != CLOSED or row["failures"]):
+            store.execute(
+                "UPDATE breakers SET state = ?, failures = 0, opened_at = NULL, "
+                "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ? "
+                "WHERE exchange = ? AND data_type = ?",
+                [CLOSED, _iso(now), exchange, data_type],
+            )
+        return
+    failures = (row["failures"] if row else 0) + 1
+    state = row["state"] if row else CLOSED
+    if state == HALF_OPEN:
+        cooldown = min((row["cooldown"] or settings.reset_timeout) * 2, settings.max_reset_timeout)
+        _open(store, exchange, data_type, failures, cooldown, error, now)
+    elif failures >= settings.failure_threshold:
+        _open(store, exchange, data_type, failures, settings.reset_timeout, error, now)
+    else:
+        store.upsert(
+            "breakers",
+            [
+                {
+                    "exchange": exchange,
+                    "data_type": data_type,
+                    "state": CLOSED,
+                    "failures": failures,
+                    "last_error": error,
+                    "updated_at": _iso(now),
+                }
+            ],
+        )
+
+
+def trip(
+    store: Store,
+    exchange: str,
+    data_types: list[str],
+    seconds: float,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """Open breakers by hand, e.g. for an exchange's announced maintenance."""
+    now = now or datetime.now(UTC)
+    with store.transaction():
+        for data_type in data_types:
+            row = _get(store, exchange, data_type)
+            failures = row["failures"] if row else 0
+            _open(store, exchange, data_type, failures, seconds, reason, now)
+
+
+def reset(store: Store, exchange: str | None = None, data_type: str | None = None) -> int:
+    """Close breakers (all, one exchange's, or one unit's); return how many changed."""
+    where, params = ["state != 'closed' OR failures > 0"], []
+    if exchange:
+        where.append("exchange = ?")
+        params.append(exchange)
+    if data_type:
+        where.append("data_type = ?")
+        params.append(data_type)
+    with store.transaction():
+        cursor = store.execute(
+            "UPDATE breakers SET state = 'closed', failures = 0, opened_at = NULL, "
+            "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ? "
+            f"WHERE ({where[0]})" + "".join(f" AND {w}" for w in where[1:]),
+            [_iso(datetime.now(UTC)), *params],
+        )
+        return cursor.rowcount
+
+
+def breakers(store: Store) -> list[dict[str, Any]]:
+    """Every breaker row, for `exsync breaker show` and `status`."""
+    return list(store.db.query("SELECT * FROM breakers ORDER BY exchange, data_type"))
+
+
+def _open(
+    store: Store,
+    exchange: str,
+    data_type: str,
+    failures: int,
+    cooldown: float,
+    error: str | None,
+    now: datetime,
+) -> None:
+    store.upsert(
+        "breakers",
+        [
+            {
+                "exchange": exchange,
+                "data_type": data_type,
+                "state": OPEN,
+                "failures": failures,
+                "opened_at": _iso(now),
+                "next_probe_at": _iso(now + timedelta(seconds=cooldown)),
+                "cooldown": cooldown,
+                "last_error": error,
+                "probe_run_id": None,
+                "updated_at": _iso(now),
+            }
+        ],
+    )
+
+
+def _get(store: Store, exchange: str, data_type: str) -> dict[str, Any] | None:
+    rows = list(
+        store.db.query(
+            "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?", [exchange, data_type]
+        )
+    )
+    return rows[0] if rows else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")

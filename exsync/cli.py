@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -84,6 +84,14 @@ def sync(
         list[DataType] | None,
         typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
     ] = None,
+    wait: Annotated[
+        str | None,
+        typer.Option(
+            "--wait",
+            help="Wait up to DURATION (e.g. 2m) for an exchange another run is syncing, "
+            "instead of skipping it.",
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -94,9 +102,12 @@ def sync(
     from exsync.orchestrator import Synchronizer
     from exsync.render import console, pass_summary
 
+    wait_seconds = _duration(wait, "--wait") if wait else 0.0
     cfg = _guard(lambda: _load(config, required=True))
     synchronizer = Synchronizer(cfg, db)
-    result = _guard(lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL]))
+    result = _guard(
+        lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
+    )
     pass_summary(console(), result.run_id, result.units, result.seconds)
     raise typer.Exit(int(result.exit_code))
 
@@ -150,6 +161,91 @@ def history(
         history_table(console(), rows)
 
 
+breaker_app = typer.Typer(
+    help="Show, reset or trip the circuit breakers.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(breaker_app, name="breaker")
+
+
+@breaker_app.command("show")
+def breaker_show(
+    config: ConfigOption = None, db: DbOption = None, json: JsonOption = False
+) -> None:
+    """Show every breaker: state, consecutive failures, next probe, last error.
+
+    Example: exsync breaker show --json
+    """
+    from exsync.breaker import breakers
+    from exsync.render import breaker_table, console, print_json
+
+    cfg = _guard(lambda: _load(config, required=False))
+    with _guard(lambda: _open_store(cfg, db)) as store:
+        rows = _guard(lambda: breakers(store))
+    if json:
+        print_json(rows)
+    else:
+        breaker_table(console(), rows)
+
+
+@breaker_app.command("reset")
+def breaker_reset(
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", "-e", help="Only this exchange.")
+    ] = None,
+    data_type: Annotated[
+        DataType | None, typer.Option("--type", "-t", help="Only this type.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every breaker.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Close breakers so the next run syncs again.
+
+    Example: exsync breaker reset --exchange bybit
+    """
+    from exsync.breaker import reset
+
+    if not (exchange or all_):
+        _usage("say which breakers: --exchange NAME [--type TYPE], or --all")
+    cfg = _guard(lambda: _load(config, required=False))
+    with _guard(lambda: _open_store(cfg, db, create=True)) as store:
+        only = str(data_type) if data_type and data_type is not DataType.ALL else None
+        count = _guard(lambda: reset(store, exchange, only))
+    typer.echo(f"reset {count} breaker(s)")
+
+
+@breaker_app.command("trip")
+def breaker_trip(
+    exchange: Annotated[str, typer.Option("--exchange", "-e", help="The exchange to hold off.")],
+    data_type: Annotated[
+        DataType | None, typer.Option("--type", "-t", help="Only this type (default: all).")
+    ] = None,
+    for_: Annotated[
+        str, typer.Option("--for", help="How long, e.g. 2h for announced maintenance.")
+    ] = "1h",
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Open breakers by hand: runs skip the exchange until the time is up, then probe it.
+
+    Example: exsync breaker trip --exchange bybit --for 2h
+    """
+    from exsync.breaker import trip
+    from exsync.datatypes import CONCRETE
+
+    seconds = _duration(for_, "--for")
+    cfg = _guard(lambda: _load(config, required=False))
+    if data_type and data_type is not DataType.ALL:
+        types = [str(data_type)]
+    elif cfg is not None and exchange in cfg.exchanges:
+        types = [str(t) for t in cfg.exchanges[exchange].types]
+    else:
+        types = [str(t) for t in CONCRETE]
+    with _guard(lambda: _open_store(cfg, db, create=True)) as store:
+        _guard(lambda: trip(store, exchange, types, seconds, f"tripped by hand for {for_}"))
+    typer.echo(f"tripped {len(types)} breaker(s) of {exchange} for {for_}")
+
+
 @app.command()
 def demo(
     db: Annotated[
@@ -192,11 +288,25 @@ def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
     return load_config(found)
 
 
-def _open_store(cfg, db: Path | None):  # type: ignore[no-untyped-def]
+def _open_store(cfg, db: Path | None, create: bool = False):  # type: ignore[no-untyped-def]
     from exsync.paths import database_path
     from exsync.store import Store
 
-    return Store(database_path(cfg, db), create=False)
+    return Store(database_path(cfg, db), create=create)
+
+
+def _duration(text: str, option: str) -> float:
+    from exsync.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        _usage(f"{option}: {exc}")
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"exsync: error: {message}", err=True)
+    raise typer.Exit(int(ExitCode.USAGE))
 
 
 def _guard(action: Callable[[], T]) -> T:

@@ -69,13 +69,15 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
             out.print(
                 f"{s.exchange} {s.data_type} last={s.last_status or 'never'} "
                 f"success={s.last_success_at or '-'} age={format_age(s.age_seconds)} "
-                f"stale={'yes' if s.stale else 'no'} records={_dash(s.records)}"
+                f"stale={'yes' if s.stale else 'no'} records={_dash(s.records)} "
+                f"breaker={s.breaker}"
                 + (f" error={s.error}" if s.last_status == "failed" and s.error else ""),
                 markup=False,
             )
         return
     table = Table(title="exsync status", title_justify="left")
-    for column in ("exchange", "type", "last outcome", "last success", "age", "records", "error"):
+    columns = ("exchange", "type", "last outcome", "last success", "age", "records", "breaker")
+    for column in (*columns, "error"):
         table.add_column(column, no_wrap=column != "error")
     for s in statuses:
         outcome = s.last_status or "never"
@@ -87,7 +89,8 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
             (s.last_success_at or "-")[:19].replace("T", " "),
             f"[red]{age} stale[/]" if s.stale else age,
             _dash(s.records),
-            (s.error or "") if s.last_status == "failed" else "",
+            _breaker_cell(s),
+            (s.error or "") if s.last_status != "ok" else "",
         )
     out.print(table)
 
@@ -119,9 +122,42 @@ def history_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
     out.print(table)
 
 
+def breaker_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
+    """`exsync breaker show`: every breaker that has ever counted a failure."""
+    if not rows:
+        out.print("no breaker has counted a failure yet", markup=False)
+        return
+    columns = ["exchange", "data_type", "state", "failures", "next_probe_at", "last_error"]
+    if not out.is_terminal:
+        for r in rows:
+            out.print(" ".join(f"{c}={_dash(r.get(c))}" for c in columns), markup=False)
+        return
+    table = Table(title="exsync breakers", title_justify="left")
+    for column in columns:
+        table.add_column(column.replace("_", " "), no_wrap=column != "last_error")
+    colour = {"closed": "green", "open": "red", "half_open": "yellow"}
+    for r in rows:
+        table.add_row(
+            r["exchange"],
+            r["data_type"],
+            f"[{colour.get(r['state'], '')}]{r['state']}[/]",
+            _dash(r.get("failures")),
+            (r.get("next_probe_at") or "-")[:19].replace("T", " "),
+            r.get("last_error") or "",
+        )
+    out.print(table)
+
+
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout, never styled or wrapped."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _breaker_cell(s: UnitStatus) -> str:
+    if s.breaker == "closed":
+        return f"closed ({s.failures} failed)" if s.failures else "closed"
+    until = (s.next_probe_at or "")[11:19]
+    return f"[red]{s.breaker}[/]" + (f" until {until}" if s.breaker == "open" else "")
 
 
 def _dash(value: Any) -> str:

@@ -29,6 +29,9 @@ class UnitStatus:
     age_seconds: float | None
     stale_after_seconds: float
     stale: bool
+    breaker: str = "closed"
+    failures: int = 0
+    next_probe_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -44,6 +47,9 @@ def unit_statuses(
         (r["exchange"], r["data_type"]): r
         for r in store.db.query("SELECT * FROM sync_state ORDER BY exchange, data_type")
     }
+    breakers = {
+        (r["exchange"], r["data_type"]): r for r in store.db.query("SELECT * FROM breakers")
+    }
     keys = list(rows)
     if config is not None:
         for exchange in config.exchanges.values():
@@ -58,6 +64,7 @@ def unit_statuses(
         settings = _settings(config, exchange_name)
         success = row.get("last_success_at")
         age = (now - datetime.fromisoformat(success)).total_seconds() if success else None
+        breaker = breakers.get((exchange_name, data_type), {})
         result.append(
             UnitStatus(
                 exchange=exchange_name,
@@ -71,6 +78,9 @@ def unit_statuses(
                 age_seconds=age,
                 stale_after_seconds=settings.stale_after,
                 stale=age is None or age > settings.stale_after,
+                breaker=breaker.get("state") or "closed",
+                failures=breaker.get("failures") or 0,
+                next_probe_at=breaker.get("next_probe_at"),
             )
         )
     return result

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +85,44 @@ def rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[An
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+EXSYNC = str(Path(sys.executable).parent / "exsync")
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `exsync` entry point the way a timer would."""
+    return subprocess.run(
+        [EXSYNC, *args],
+        capture_output=True,
+        text=True,
+        env=exsync_env(env),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `exsync` in the background."""
+    return subprocess.Popen(
+        [EXSYNC, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=exsync_env(env),
+    )
+
+
+def exsync_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "SIM_API_KEY": KEY, "SIM_SECRET": SECRET, **(extra or {})}
+    env.pop("EXSYNC_CONFIG", None)
+    return env
+
+
+def write_config(path: Path, db: Path, exchanges: dict[str, Any], **top: Any) -> Path:
+    """Write a YAML config file."""
+    data = {"database": str(db), "exchanges": exchanges, **top}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path

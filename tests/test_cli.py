@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from exsync.simulator import BybitSimulator
-from tests.conftest import KEY, SECRET, exchange_entry, rows
-
-EXSYNC = str(Path(sys.executable).parent / "exsync")
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "SIM_API_KEY": KEY, "SIM_SECRET": SECRET, **(env or {})}
-    full_env.pop("EXSYNC_CONFIG", None)
-    return subprocess.run(
-        [EXSYNC, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
-    )
-
-
-def write_config(path: Path, db: Path, exchanges: dict) -> Path:
-    path.write_text(yaml.safe_dump({"database": str(db), "exchanges": exchanges}), encoding="utf-8")
-    return path
+from tests.conftest import KEY, SECRET, exchange_entry, rows, run, write_config
 
 
 def test_sync_status_history_through_the_entry_point(sim: BybitSimulator, tmp_path: Path):

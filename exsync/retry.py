@@ -10,6 +10,7 @@ retrying it only burns the rate limit.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -87,10 +88,18 @@ async def call(
             details["tries"],
         )
 
+    started = time.monotonic()
+
+    def give_up(exc: Exception) -> bool:
+        # Retrying before the time the server named only extends a rate-limit ban.
+        asked = getattr(exc, "retry_after", None)
+        too_late = asked is not None and asked > max_time - (time.monotonic() - started)
+        return too_late or not is_retryable(exc)
+
     @backoff.on_exception(
         _wait,
         Exception,
-        giveup=lambda exc: not is_retryable(exc),
+        giveup=give_up,
         max_tries=max_tries,
         max_time=max_time,
         jitter=None,  # applied inside _wait, never to a server-given retry time

@@ -150,6 +150,7 @@ class BybitSimulator:
         self.port = port
         self.counts: Counter[str] = Counter()
         self.requests: list[tuple[str, str, str]] = []
+        self._arrivals: list[tuple[str, float]] = []
         self.latency: float = 0.0
         # Off by default: ccxt's own throttle already stays below Bybit's limits.
         self.enforce_rate_limits = False
@@ -211,6 +212,12 @@ class BybitSimulator:
         with self._lock:
             self.counts.clear()
             self.requests.clear()
+            self._arrivals.clear()
+
+    def request_times(self, path: str) -> list[float]:
+        """Wall-clock arrival times (epoch seconds) of the requests for ``path``."""
+        with self._lock:
+            return [t for p, t in self._arrivals if p == path]
 
     def fail_next(
         self,
@@ -258,6 +265,7 @@ class BybitSimulator:
         with self._lock:
             self.counts[path] += 1
             self.requests.append((handler.command, path, query))
+            self._arrivals.append((path, time.time()))
             fault = next((f for f in self._faults if f.matches(path)), None)
             if fault is not None:
                 fault.times -= 1

@@ -32,12 +32,18 @@ class Admission:
 
 
 def admit(
-    store: Store, exchange: str, data_type: str, run_id: str, now: datetime | None = None
+    store: Store,
+    exchange: str,
+    data_type: str,
+    run_id: str,
+    probe_lease: float,
+    now: datetime | None = None,
 ) -> Admission:
     """Decide whether a unit runs; an open breaker whose cool-down has passed becomes the probe.
 
-    The caller holds the exchange's run lock, so a breaker found half-open belongs to a run
-    that died mid-probe: this run takes the probe over.
+    A half-open breaker belongs to the run probing it; another run takes the probe over only
+    when that run is gone: it lost the exchange's run lock, or its probe outlived
+    `probe_lease` seconds.
     """
     now = now or datetime.now(UTC)
     with store.transaction():
@@ -50,6 +56,14 @@ def admit(
                 reason=f"breaker open until {row['next_probe_at']} "
                 f"after {row['failures']} failure(s): {row['last_error'] or 'tripped by hand'}",
             )
+        if row["state"] == HALF_OPEN and row["probe_run_id"] != run_id:
+            holder = store.execute("SELECT run_id FROM locks WHERE exchange = ?", [exchange])
+            owner = holder.fetchone()
+            lapsed = now > datetime.fromisoformat(row["updated_at"]) + timedelta(
+                seconds=probe_lease
+            )
+            if not lapsed and (owner is None or owner[0] == row["probe_run_id"]):
+                return Admission(False, reason=f"run {row['probe_run_id']} is probing")
         store.execute(
             "UPDATE breakers SET state = ?, probe_run_id = ?, updated_at = ? "
             "WHERE exchange = ? AND data_type = ?",

@@ -148,7 +148,7 @@ class Synchronizer:
             results: dict[DataType, UnitResult] = {}
             admitted = []
             for data_type in data_types:
-                admission = breaker.admit(store, exchange.name, str(data_type), run_id)
+                admission = breaker.admit(store, exchange.name, str(data_type), run_id, lease)
                 if admission.allowed:
                     admitted.append(data_type)
                     if admission.probe:

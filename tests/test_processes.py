@@ -1,0 +1,213 @@
+"""Behaviour across separate processes: breaker lifecycle, probes, overlap, locks, SIGKILL."""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from exsync import breaker
+from exsync.simulator import BybitSimulator, Scenario
+from exsync.store import Store
+from tests.conftest import KEY, SECRET, exchange_entry, rows, run, start, write_config
+
+
+def sleep_until(iso: str, margin: float = 0.2) -> None:
+    time.sleep(max(0.0, (datetime.fromisoformat(iso) - datetime.now(UTC)).total_seconds()) + margin)
+
+
+def breaker_row(db: Path) -> tuple:
+    return rows(db, "SELECT state, failures, cooldown, next_probe_at FROM breakers")[0]
+
+
+def test_breaker_lifecycle_across_processes(sim: BybitSimulator, tmp_path: Path):
+    db = tmp_path / "x.db"
+    entry = exchange_entry(
+        sim.url,
+        types=["balances"],
+        secret_env="MAYBE_SECRET",
+        failure_threshold=2,
+        reset_timeout="3s",
+        max_reset_timeout="5s",
+    )
+    config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
+    wrong = {"MAYBE_SECRET": "wrong-secret"}
+
+    assert run("sync", "-c", config, env=wrong).returncode == 1
+    assert breaker_row(db)[:2] == ("closed", 1)
+    assert run("sync", "-c", config, env=wrong).returncode == 1
+    state, failures, cooldown, probe_at = breaker_row(db)
+    assert (state, failures, cooldown) == ("open", 2, 3.0)
+
+    requests = sim.counts["/v5/account/wallet-balance"]
+    skipped = run("sync", "-c", config, env=wrong)
+    assert skipped.returncode == 75
+    assert sim.counts["/v5/account/wallet-balance"] == requests  # the exchange was not touched
+    status, error = rows(db, "SELECT status, error FROM sync_runs ORDER BY id DESC LIMIT 1")[0]
+    assert status == "skipped" and f"breaker open until {probe_at}" in error
+
+    sleep_until(probe_at)
+    assert run("sync", "-c", config, env=wrong).returncode == 1  # the probe fails
+    state, failures, cooldown, probe_at = breaker_row(db)
+    assert (state, failures, cooldown) == ("open", 3, 5.0)  # doubled, capped at 5s
+    assert run("sync", "-c", config, env=wrong).returncode == 75
+
+    sleep_until(probe_at)
+    probe = run("sync", "-c", config, env={"MAYBE_SECRET": SECRET})
+    assert probe.returncode == 0, probe.stderr
+    assert breaker_row(db)[:2] == ("closed", 0)
+    shown = run("breaker", "show", "--db", str(db))
+    assert "state=closed failures=0" in shown.stdout
+
+
+def test_half_open_admits_exactly_one_probe_among_racing_connections(tmp_path: Path):
+    db = tmp_path / "x.db"
+    with Store(db) as store:
+        breaker.trip(store, "bybit", ["trades"], 0.0, "test")
+    admitted: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def contend(n: int) -> None:
+        with Store(db) as store:
+            barrier.wait()
+            admitted.append(breaker.admit(store, "bybit", "trades", f"run-{n}", 60).probe)
+
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(admitted) == [False] * 7 + [True]
+    with Store(db) as store:
+        assert store.execute("SELECT state FROM breakers").fetchone()[0] == "half_open"
+
+
+def test_concurrent_runs_make_exactly_one_probe(tmp_path: Path):
+    db = tmp_path / "x.db"
+    with BybitSimulator(Scenario(seed=3), api_key=KEY, secret=SECRET) as sim:
+        entry = exchange_entry(sim.url, types=["balances"], reset_timeout="1s")
+        config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
+        assert run("sync", "-c", config).returncode == 0  # markets cached
+        assert (
+            run("breaker", "trip", "-c", config, "--exchange", "bybit", "--for", "1s").returncode
+            == 0
+        )
+        time.sleep(1.2)
+        sim.latency = 1.0  # the probe holds the exchange for a while
+        sim.reset_counts()
+        procs = [start("sync", "-c", config) for _ in range(4)]
+        codes = sorted(p.wait(timeout=60) for p in procs)
+    assert codes == [0, 75, 75, 75]
+    assert sim.counts["/v5/account/wallet-balance"] == 1  # one probe reached the exchange
+    outcomes = rows(db, "SELECT status FROM sync_runs ORDER BY id DESC LIMIT 4")
+    assert sorted(o[0] for o in outcomes) == ["ok", "skipped", "skipped", "skipped"]
+    assert breaker_row(db)[:2] == ("closed", 0)
+
+
+def test_overlapping_invocations_one_syncs_the_rest_skip(tmp_path: Path):
+    db = tmp_path / "x.db"
+    with BybitSimulator(Scenario(seed=4), api_key=KEY, secret=SECRET) as sim:
+        sim.latency = 0.3
+        config = str(write_config(tmp_path / "c.yaml", db, {"bybit": exchange_entry(sim.url)}))
+        procs = [start("sync", "-c", config) for _ in range(5)]
+        results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 75, 75, 75, 75]
+    assert not any("Traceback" in err for _, err in results)
+    skipped = rows(db, "SELECT error FROM sync_runs WHERE status = 'skipped'")
+    assert len(skipped) == 4 * 6 and all("another run holds the lock" in e for (e,) in skipped)
+    assert rows(db, "SELECT count(*) FROM locks") == [(0,)]  # released
+
+
+def test_lock_of_a_killed_run_does_not_block(sim: BybitSimulator, tmp_path: Path):
+    db = tmp_path / "x.db"
+    config = str(write_config(tmp_path / "c.yaml", db, {"bybit": exchange_entry(sim.url)}))
+    sim.latency = 0.5
+    victim = start("sync", "-c", config)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists() and rows(db, "SELECT count(*) FROM locks")[0][0]:
+            break
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert rows(db, "SELECT pid FROM locks") == [(victim.pid,)]  # left behind
+    sim.latency = 0
+    after = run("sync", "-c", config, "--type", "balances")
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_lock_held_elsewhere_lapses_after_its_lease_and_wait_waits(
+    sim: BybitSimulator, tmp_path: Path
+):
+    db = tmp_path / "x.db"
+    entry = exchange_entry(sim.url, types=["balances"])
+    config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    with Store(db) as store, store.transaction():
+        store.execute(
+            "INSERT INTO locks VALUES ('bybit', 'other-run', 1, ?, ?, ?)",
+            ["another-host", datetime.now(UTC).isoformat(), expires.isoformat()],
+        )
+    busy = run("sync", "-c", config)
+    assert busy.returncode == 75
+    assert "other-run" in busy.stdout and "another-host" in busy.stdout
+    waited = run("sync", "-c", config, "--wait", "30s")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert datetime.now(UTC) >= expires
+
+
+def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path):
+    db = tmp_path / "x.db"
+    kills = 0
+    rng = random.Random(20261125)
+    scenario = Scenario(seed=11, trades=6000, history_days=30)
+    with BybitSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        sim.latency = 0.01
+        entry = exchange_entry(sim.url, trades_since="35d", overlap="1m")
+        config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
+        expected = {
+            category: {e["execId"]: int(e["execTime"]) for e in sim.state.executions_in(category)}
+            for category in ("spot", "linear")
+        }
+        for _ in range(15):
+            proc = start("sync", "-c", config)
+            time.sleep(rng.uniform(0.6, 3.0))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait()
+            check_consistent(db, expected)
+        final = run("sync", "-c", config)
+        assert final.returncode == 0, final.stdout + final.stderr
+        check_consistent(db, expected)
+    stored = {r[0] for r in rows(db, "SELECT id FROM trades")}
+    assert stored == set(expected["spot"]) | set(expected["linear"])  # nothing lost
+    assert kills >= 10
+
+
+def check_consistent(db: Path, expected: dict[str, dict[str, int]]) -> None:
+    """integrity_check passes and no cursor claims rows that are not stored."""
+    if not db.exists():
+        return
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    stored = {r[0] for r in rows(db, "SELECT id FROM trades")}
+    for category, executions in expected.items():
+        cursor = rows(db, "SELECT position FROM cursors WHERE stream = ?", (f"trades:{category}",))
+        if not cursor:
+            continue
+        covered = {i for i, t in executions.items() if t <= cursor[0][0]}
+        # the first backfill started 35 days back: everything before the cursor is stored
+        assert covered <= stored, f"{category}: cursor ahead of {len(covered - stored)} rows"
+    for symbol, position in rows(
+        db, "SELECT stream, position FROM cursors WHERE stream LIKE 'ohlcv:%'"
+    ):
+        series = symbol.split(":", 1)[1].rsplit(":", 1)[0]
+        have = rows(
+            db,
+            "SELECT count(*), max(timestamp) FROM ohlcv WHERE symbol = ? AND timestamp <= ?",
+            (series, position),
+        )[0]
+        assert have[1] == position

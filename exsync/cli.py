@@ -24,7 +24,6 @@ T = TypeVar("T")
 app = typer.Typer(
     name="exsync",
     help="Keep a local SQLite mirror of exchange account and market data, one pass per run.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -53,8 +52,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main_options(
+    ctx: typer.Context,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
     ] = 0,
@@ -65,6 +65,9 @@ def main_options(
     ] = False,
 ) -> None:
     """Keep a local SQLite mirror of exchange account and market data, one pass per run."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     levels = (logging.WARNING, logging.INFO, logging.DEBUG)
     level = logging.ERROR if quiet else levels[min(verbose, 2)]
     logging.basicConfig(
@@ -161,10 +164,16 @@ def history(
         history_table(console(), rows)
 
 
-breaker_app = typer.Typer(
-    help="Show, reset or trip the circuit breakers.", no_args_is_help=True, rich_markup_mode=None
-)
+breaker_app = typer.Typer(help="Show, reset or trip the circuit breakers.", rich_markup_mode=None)
 app.add_typer(breaker_app, name="breaker")
+
+
+@breaker_app.callback(invoke_without_command=True)
+def breaker_help(ctx: typer.Context) -> None:
+    """Show, reset or trip the circuit breakers."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 @breaker_app.command("show")
@@ -323,9 +332,20 @@ def _guard(action: Callable[[], T]) -> T:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors, like every other error, are one line."""
+    from typer.exceptions import TyperException
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # usage errors: unknown option, bad value, missing file
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        typer.echo(f"exsync: error: {where}{exc.format_message()}", err=True)
+        sys.exit(int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("exsync: interrupted", err=True)
+        sys.exit(130)
     except Exception as exc:  # a bug: still one line, never a traceback with locals
         typer.echo(f"exsync: internal error: {exc.__class__.__name__}: {exc}", err=True)
         sys.exit(int(ExitCode.FAILED))
+    sys.exit(code if isinstance(code, int) else 0)

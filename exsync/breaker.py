@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exsync.config import Settings
-from exsync.store import Store
+from exsync.store import Store, where
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -135,18 +135,13 @@ def trip(
 
 def reset(store: Store, exchange: str | None = None, data_type: str | None = None) -> int:
     """Close breakers (all, one exchange's, or one unit's); return how many changed."""
-    where, params = ["state != 'closed' OR failures > 0"], []
-    if exchange:
-        where.append("exchange = ?")
-        params.append(exchange)
-    if data_type:
-        where.append("data_type = ?")
-        params.append(data_type)
+    clause, params = where(
+        ["state != 'closed' OR failures > 0"], exchange=exchange, data_type=data_type
+    )
     with store.transaction():
         cursor = store.execute(
             "UPDATE breakers SET state = 'closed', failures = 0, opened_at = NULL, "
-            "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ? "
-            f"WHERE ({where[0]})" + "".join(f" AND {w}" for w in where[1:]),
+            "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ? " + clause,
             [_iso(datetime.now(UTC)), *params],
         )
         return cursor.rowcount

@@ -44,6 +44,8 @@ DbOption = Annotated[
     typer.Option("--db", help="Database file (default: the config's `database`).", dir_okay=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+ExchangeFilter = Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")]
+TypeFilter = Annotated[DataType | None, typer.Option("--type", "-t", help="Only this type.")]
 
 
 def _version(value: bool) -> None:
@@ -135,12 +137,8 @@ def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = 
 
 @app.command()
 def history(
-    exchange: Annotated[
-        str | None, typer.Option("--exchange", "-e", help="Only this exchange.")
-    ] = None,
-    data_type: Annotated[
-        DataType | None, typer.Option("--type", "-t", help="Only this type.")
-    ] = None,
+    exchange: ExchangeFilter = None,
+    data_type: TypeFilter = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many rows.")] = 50,
     config: ConfigOption = None,
     db: DbOption = None,
@@ -198,12 +196,8 @@ def breaker_show(
 
 @breaker_app.command("reset")
 def breaker_reset(
-    exchange: Annotated[
-        str | None, typer.Option("--exchange", "-e", help="Only this exchange.")
-    ] = None,
-    data_type: Annotated[
-        DataType | None, typer.Option("--type", "-t", help="Only this type.")
-    ] = None,
+    exchange: ExchangeFilter = None,
+    data_type: TypeFilter = None,
     all_: Annotated[bool, typer.Option("--all", help="Every breaker.")] = False,
     config: ConfigOption = None,
     db: DbOption = None,

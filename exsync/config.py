@@ -143,9 +143,9 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, path: str, message: str) -> None:
-        self.lines.append(
-            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
-        )
+        line = f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
+        # Keys and values come from the file: control characters must not break the line.
+        self.lines.append("".join(c if c.isprintable() else repr(c)[1:-1] for c in line))
 
 
 def find_config(explicit: str | Path | None = None) -> Path | None:

@@ -110,9 +110,7 @@ class Synchronizer:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
             outcomes = await asyncio.gather(
                 *(
-                    self._sync_exchange(
-                        store, result.run_id, exchange, credentials, data_types, wait
-                    )
+                    ExchangePass(store, result.run_id, exchange, credentials).run(data_types, wait)
                     for exchange, credentials, data_types in plans
                 )
             )
@@ -127,89 +125,75 @@ class Synchronizer:
         )
         return result
 
-    async def _sync_exchange(
-        self,
-        store: Store,
-        run_id: str,
-        exchange: ExchangeConfig,
-        credentials: Credentials,
-        data_types: list[DataType],
-        wait: float,
-    ) -> list[UnitResult]:
+
+@dataclass
+class ExchangePass:
+    """One exchange's part of a pass: its lock, its breakers, its units."""
+
+    store: Store
+    run_id: str
+    exchange: ExchangeConfig
+    credentials: Credentials
+
+    @property
+    def name(self) -> str:
+        return self.exchange.name
+
+    async def run(self, data_types: list[DataType], wait: float) -> list[UnitResult]:
         """Lock the exchange, ask each unit's breaker, run the admitted units."""
-        lease = exchange.settings.lock_lease
-        holder = await _acquire(store, exchange.name, run_id, lease, wait)
+        lease = self.exchange.settings.lock_lease
+        holder = await _acquire(self.store, self.name, self.run_id, lease, wait)
         if holder is not None:
             reason = f"another run holds the lock: {holder.describe()}"
-            log.warning("%s skipped: %s", exchange.name, reason)
-            return [self._skip(store, run_id, exchange, t, reason) for t in data_types]
-        renewer = asyncio.create_task(_keep_lock(store, exchange.name, run_id, lease))
+            log.warning("%s skipped: %s", self.name, reason)
+            return [self._record(t, "skipped", error=reason) for t in data_types]
+        renewer = asyncio.create_task(_keep_lock(self.store, self.name, self.run_id, lease))
         try:
             results: dict[DataType, UnitResult] = {}
             admitted = []
             for data_type in data_types:
-                admission = breaker.admit(store, exchange.name, str(data_type), run_id, lease)
+                admission = breaker.admit(self.store, self.name, data_type, self.run_id, lease)
                 if admission.allowed:
                     admitted.append(data_type)
                     if admission.probe:
-                        log.info("%s %s: half-open probe", exchange.name, data_type)
+                        log.info("%s %s: half-open probe", self.name, data_type)
                 else:
-                    log.warning("%s %s skipped: %s", exchange.name, data_type, admission.reason)
-                    results[data_type] = self._skip(
-                        store, run_id, exchange, data_type, admission.reason
-                    )
+                    log.warning("%s %s skipped: %s", self.name, data_type, admission.reason)
+                    results[data_type] = self._record(data_type, "skipped", error=admission.reason)
             if admitted:
-                for unit in await self._run_units(store, run_id, exchange, credentials, admitted):
+                for unit in await self._run_units(admitted):
                     results[DataType(unit.data_type)] = unit
             return [results[t] for t in data_types]
         finally:
             renewer.cancel()
-            lock.release(store, exchange.name, run_id)
+            lock.release(self.store, self.name, self.run_id)
 
-    async def _run_units(
-        self,
-        store: Store,
-        run_id: str,
-        exchange: ExchangeConfig,
-        credentials: Credentials,
-        data_types: list[DataType],
-    ) -> list[UnitResult]:
-        profile = profile_for(exchange.ccxt_id)
-        market_types = _market_types(exchange, profile.default_market_types)
-        client = create_client(exchange, credentials, profile, market_types)
+    async def _run_units(self, data_types: list[DataType]) -> list[UnitResult]:
+        profile = profile_for(self.exchange.ccxt_id)
+        market_types = _market_types(self.exchange, profile.default_market_types)
+        client = create_client(self.exchange, self.credentials, profile, market_types)
         started_at = utc_now()
         try:
             counter = Attempts()
             try:
-                await prepare_markets(client, exchange, market_types, store, counter)
+                await prepare_markets(client, self.exchange, market_types, self.store, counter)
             except Exception as exc:
                 # Without markets no unit can run: each is recorded as failed with the cause.
-                message = _one_line(exc, credentials)
-                log.error("%s: cannot load markets: %s", exchange.name, message)
+                message = _one_line(exc, self.credentials)
+                log.error("%s: cannot load markets: %s", self.name, message)
                 return [
-                    self._record(
-                        store,
-                        run_id,
-                        exchange,
-                        t,
-                        started_at,
-                        "failed",
-                        0,
-                        counter.attempts,
-                        message,
-                        0.0,
-                    )
+                    self._record(t, "failed", started_at, attempts=counter.attempts, error=message)
                     for t in data_types
                 ]
             now_ms = int(time.time() * 1000)
             contexts = [
                 UnitContext(
-                    exchange=exchange,
+                    exchange=self.exchange,
                     client=client,
-                    store=store,
+                    store=self.store,
                     profile=profile,
                     market_types=market_types,
-                    run_id=run_id,
+                    run_id=self.run_id,
                     now_ms=now_ms,
                 )
                 for _ in data_types
@@ -217,7 +201,7 @@ class Synchronizer:
             return list(
                 await asyncio.gather(
                     *(
-                        self._run_unit(ctx, data_type, credentials)
+                        self._run_unit(ctx, data_type)
                         for ctx, data_type in zip(contexts, data_types, strict=True)
                     )
                 )
@@ -225,81 +209,58 @@ class Synchronizer:
         finally:
             await client.close()
 
-    async def _run_unit(
-        self, ctx: UnitContext, data_type: DataType, credentials: Credentials
-    ) -> UnitResult:
+    async def _run_unit(self, ctx: UnitContext, data_type: DataType) -> UnitResult:
         started_at = utc_now()
         started = time.monotonic()
         try:
             records = await STRATEGIES[data_type](ctx)
         except Exception as exc:
-            message = _one_line(exc, credentials)
-            log.error("%s %s failed: %s", ctx.name, data_type, message)
+            message = _one_line(exc, self.credentials)
+            log.error("%s %s failed: %s", self.name, data_type, message)
             return self._record(
-                ctx.store,
-                ctx.run_id,
-                ctx.exchange,
                 data_type,
-                started_at,
                 "failed",
-                0,
-                ctx.attempts.attempts,
-                message,
-                time.monotonic() - started,
+                started_at,
+                attempts=ctx.attempts.attempts,
+                error=message,
+                seconds=time.monotonic() - started,
             )
         seconds = time.monotonic() - started
         log.info(
             "%s %s ok: %d records, %d attempt(s), %.2fs",
-            ctx.name,
+            self.name,
             data_type,
             records,
             ctx.attempts.attempts,
             seconds,
         )
         return self._record(
-            ctx.store,
-            ctx.run_id,
-            ctx.exchange,
             data_type,
-            started_at,
             "ok",
-            records,
-            ctx.attempts.attempts,
-            None,
-            seconds,
+            started_at,
+            records=records,
+            attempts=ctx.attempts.attempts,
+            seconds=seconds,
         )
 
-    def _skip(
-        self,
-        store: Store,
-        run_id: str,
-        exchange: ExchangeConfig,
-        data_type: DataType,
-        reason: str | None,
-    ) -> UnitResult:
-        now = utc_now()
-        return self._record(store, run_id, exchange, data_type, now, "skipped", 0, 0, reason, 0.0)
-
-    @staticmethod
     def _record(
-        store: Store,
-        run_id: str,
-        exchange: ExchangeConfig,
+        self,
         data_type: DataType,
-        started_at: str,
         status: str,
-        records: int,
-        attempts: int,
-        error: str | None,
-        seconds: float,
+        started_at: str | None = None,
+        *,
+        records: int = 0,
+        attempts: int = 0,
+        error: str | None = None,
+        seconds: float = 0.0,
     ) -> UnitResult:
         """Record a unit in sync_runs and count it in its breaker, in one transaction."""
-        with store.transaction():
-            store.record_run(
-                run_id=run_id,
-                exchange=exchange.name,
+        with self.store.transaction():
+            self.store.record_run(
+                run_id=self.run_id,
+                exchange=self.name,
                 data_type=str(data_type),
-                started_at=started_at,
+                started_at=started_at or utc_now(),
                 finished_at=utc_now(),
                 status=status,
                 records=records,
@@ -308,9 +269,14 @@ class Synchronizer:
             )
             if status != "skipped":
                 breaker.record(
-                    store, exchange.name, str(data_type), status == "ok", error, exchange.settings
+                    self.store,
+                    self.name,
+                    str(data_type),
+                    status == "ok",
+                    error,
+                    self.exchange.settings,
                 )
-        return UnitResult(exchange.name, str(data_type), status, records, attempts, error, seconds)
+        return UnitResult(self.name, str(data_type), status, records, attempts, error, seconds)
 
 
 async def _acquire(

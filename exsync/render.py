@@ -97,54 +97,52 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
 
 def history_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
     """`exsync history`: the latest units, newest first."""
-    if not rows:
-        out.print("no sync has run yet", markup=False)
-        return
     columns = ["finished_at", "exchange", "data_type", "status", "records", "attempts", "error"]
-    if not out.is_terminal:
-        for r in rows:
-            out.print(" ".join(f"{c}={_dash(r.get(c))}" for c in columns), markup=False)
-        return
-    table = Table(title="exsync history", title_justify="left")
-    for column in columns:
-        table.add_column(column.replace("_", " "), no_wrap=column != "error")
-    for r in rows:
-        status = r.get("status") or ""
-        table.add_row(
-            (r.get("finished_at") or "")[:19].replace("T", " "),
-            r["exchange"],
-            r["data_type"],
-            f"[{_STYLE.get(status, '')}]{status}[/]",
-            _dash(r.get("records")),
-            _dash(r.get("attempts")),
-            r.get("error") or "",
-        )
-    out.print(table)
+    rows_table(out, "exsync history", columns, rows, "status", _STYLE, "no sync has run yet")
 
 
 def breaker_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
     """`exsync breaker show`: every breaker that has ever counted a failure."""
-    if not rows:
-        out.print("no breaker has counted a failure yet", markup=False)
-        return
     columns = ["exchange", "data_type", "state", "failures", "next_probe_at", "last_error"]
+    colours = {"closed": "green", "open": "red", "half_open": "yellow"}
+    empty = "no breaker has counted a failure yet"
+    rows_table(out, "exsync breakers", columns, rows, "state", colours, empty)
+
+
+def rows_table(
+    out: Console,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    coloured: str,
+    colours: dict[str, str],
+    empty: str,
+) -> None:
+    """Database rows as a table on a terminal, `column=value` lines elsewhere.
+
+    Times are shortened to the second; the last column (an error) may wrap.
+    """
+    if not rows:
+        out.print(empty, markup=False)
+        return
     if not out.is_terminal:
         for r in rows:
             out.print(" ".join(f"{c}={_dash(r.get(c))}" for c in columns), markup=False)
         return
-    table = Table(title="exsync breakers", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column.replace("_", " "), no_wrap=column != "last_error")
-    colour = {"closed": "green", "open": "red", "half_open": "yellow"}
+        table.add_column(column.replace("_", " "), no_wrap=column != columns[-1])
     for r in rows:
-        table.add_row(
-            r["exchange"],
-            r["data_type"],
-            f"[{colour.get(r['state'], '')}]{r['state']}[/]",
-            _dash(r.get("failures")),
-            (r.get("next_probe_at") or "-")[:19].replace("T", " "),
-            r.get("last_error") or "",
-        )
+        cells = []
+        for column in columns:
+            value = r.get(column)
+            if column == coloured:
+                cells.append(f"[{colours.get(value or '', '')}]{value}[/]")
+            elif column.endswith("_at") and value:
+                cells.append(str(value)[:19].replace("T", " "))
+            else:
+                cells.append("" if value is None and column == columns[-1] else _dash(value))
+        table.add_row(*cells)
     out.print(table)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from exsync.config import Config, Settings
 from exsync.datatypes import DataType
-from exsync.store import Store
+from exsync.store import Store, where
 
 
 @dataclass
@@ -93,14 +93,7 @@ def history(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """The latest `sync_runs` rows, newest first, optionally for one exchange and/or type."""
-    where, params = [], []
-    if exchange:
-        where.append("exchange = ?")
-        params.append(exchange)
-    if data_type:
-        where.append("data_type = ?")
-        params.append(data_type)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    clause, params = where(exchange=exchange, data_type=data_type)
     sql = (
         "SELECT run_id, exchange, data_type, started_at, finished_at, status, records, "
         f"attempts, error FROM sync_runs {clause} ORDER BY id DESC LIMIT ?"

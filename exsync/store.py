@@ -233,6 +233,17 @@ class Store:
             )
 
 
+def where(conditions: Sequence[str] = (), **equal: Any) -> tuple[str, list[Any]]:
+    """A WHERE clause of `conditions` and `column = ?` for each non-empty keyword."""
+    parts = [f"({c})" for c in conditions]
+    params = []
+    for column, value in equal.items():
+        if value:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
+
+
 def _describe(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "file is not a database" in text or "malformed" in text:

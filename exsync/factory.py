@@ -52,6 +52,8 @@ def create_client(
     }
     if profile.has:
         settings["has"] = dict(profile.has)
+    if profile.rate_limit_ms is not None:
+        settings["rateLimit"] = profile.rate_limit_ms
     if credentials.api_key:
         settings["apiKey"] = credentials.api_key
         settings["secret"] = credentials.secret

@@ -202,12 +202,13 @@ async def sync_balances(ctx: UnitContext) -> int:
 async def sync_positions(ctx: UnitContext) -> int:
     """Open positions; those gone from the exchange are marked closed, not left looking open."""
     found: list[dict[str, Any]] = []
-    for market_type in ctx.market_types:
-        if market_type == "spot":
-            continue
-        for params in _per_settle_coin(ctx, market_type):
-            async for page in ctx.pages("fetch_positions", None, params=params, limit=None):
-                found.extend(page)
+
+    async def fetch(params: dict[str, Any]) -> None:
+        async for page in ctx.pages("fetch_positions", None, params=params, limit=None):
+            found.extend(page)
+
+    contract_types = [t for t in ctx.market_types if t != "spot"]
+    await asyncio.gather(*(fetch(p) for t in contract_types for p in _per_settle_coin(ctx, t)))
     now = utc_now()
     rows = []
     for position in found:
@@ -266,33 +267,36 @@ async def sync_orders(ctx: UnitContext) -> int:
     history any more gets status 'unknown' (Bybit keeps fully cancelled orders for 24 h).
     """
     open_orders: list[dict[str, Any]] = []
-    for market_type in ctx.market_types:
-        for params in _per_settle_coin(ctx, market_type):
-            async for page in ctx.pages(
-                "fetch_open_orders",
-                None,
-                None,
-                params=params,
-                limit=ctx.profile.page("open_orders", 50),
-            ):
-                open_orders.extend(page)
+
+    async def fetch_open(params: dict[str, Any]) -> None:
+        limit = ctx.profile.page("open_orders", 50)
+        async for page in ctx.pages("fetch_open_orders", None, None, params=params, limit=limit):
+            open_orders.extend(page)
+
+    await asyncio.gather(
+        *(fetch_open(p) for t in ctx.market_types for p in _per_settle_coin(ctx, t))
+    )
 
     # Open orders were fetched first, so history (fetched after) holds the later state and
     # is written after them.
     pending = Pending(ctx.store)
     pending.add("orders", (_order_row(ctx, o) for o in open_orders))
-    for market_type in ctx.market_types:
-        await walk_history(
-            ctx,
-            pending,
-            stream=f"orders:{market_type}",
-            method="fetch_canceled_and_closed_orders",
-            params=ctx.params_for(market_type),
-            limit=ctx.profile.page("orders", 50),
-            table="orders",
-            to_row=lambda order: _order_row(ctx, order),
-            timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
+    await asyncio.gather(
+        *(
+            walk_history(
+                ctx,
+                pending,
+                stream=f"orders:{market_type}",
+                method="fetch_canceled_and_closed_orders",
+                params=ctx.params_for(market_type),
+                limit=ctx.profile.page("orders", 50),
+                table="orders",
+                to_row=lambda order: _order_row(ctx, order),
+                timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
+            )
+            for market_type in ctx.market_types
         )
+    )
     open_ids = [o["id"] for o in open_orders]
 
     def finish(store: Store) -> None:
@@ -338,18 +342,22 @@ def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
 async def sync_trades(ctx: UnitContext) -> int:
     """Own executions, fees included, from the stored cursor (or `trades_since`) to now."""
     pending = Pending(ctx.store)
-    for market_type in ctx.market_types:
-        await walk_history(
-            ctx,
-            pending,
-            stream=f"trades:{market_type}",
-            method="fetch_my_trades",
-            params=ctx.params_for(market_type),
-            limit=ctx.profile.page("trades", 100),
-            table="trades",
-            to_row=lambda trade: _trade_row(ctx, trade),
-            timestamp=lambda trade: trade.get("timestamp"),
+    await asyncio.gather(
+        *(
+            walk_history(
+                ctx,
+                pending,
+                stream=f"trades:{market_type}",
+                method="fetch_my_trades",
+                params=ctx.params_for(market_type),
+                limit=ctx.profile.page("trades", 100),
+                table="trades",
+                to_row=lambda trade: _trade_row(ctx, trade),
+                timestamp=lambda trade: trade.get("timestamp"),
+            )
+            for market_type in ctx.market_types
         )
+    )
     pending.flush()
     return pending.written
 

@@ -82,6 +82,9 @@ class CredentialRefs:
     api_key_file: str | None = None
     secret_file: str | None = None
     password_file: str | None = None
+    api_key_credential: str | None = None
+    secret_credential: str | None = None
+    password_credential: str | None = None
 
     def any(self) -> bool:
         """True when the config names any credential source."""
@@ -315,6 +318,16 @@ def _parse_exchange(
                 ok = False
             else:
                 creds[key] = value
+
+    for what in ("api_key", "secret", "password"):
+        sources = [
+            f"{what}_{how}" for how in ("env", "file", "credential") if f"{what}_{how}" in creds
+        ]
+        if len(sources) > 1:
+            problems.add(
+                f"{path}.{sources[1]}", f"give {what} one source, not {' and '.join(sources)}"
+            )
+            ok = False
 
     api_url = entry.get("api_url")
     if api_url is not None and (

@@ -44,8 +44,20 @@ def resolve(
     for what in ("api_key", "secret", "password"):
         env_name = getattr(refs, f"{what}_env")
         file_name = getattr(refs, f"{what}_file")
+        credential = getattr(refs, f"{what}_credential")
         key_path = f"exchanges.{exchange.name}.{what}"
         value = None
+        if credential:
+            # systemd's LoadCredential= puts each credential in a file of this directory.
+            directory = environ.get("CREDENTIALS_DIRECTORY")
+            if not directory:
+                problems.append(
+                    f"{source}: {key_path}_credential: $CREDENTIALS_DIRECTORY is not set "
+                    "(LoadCredential= in the unit)"
+                )
+            else:
+                file_name = str(Path(directory) / credential)
+                key_path = f"{key_path}_credential"
         if env_name:
             value = environ.get(env_name)
             if not value:
@@ -58,10 +70,10 @@ def resolve(
                 value = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 reason = exc.strerror or exc.__class__.__name__
-                problems.append(f"{source}: {key_path}_file: cannot read {path}: {reason}")
+                problems.append(f"{source}: {_file_key(key_path)}: cannot read {path}: {reason}")
             else:
                 if not value:
-                    problems.append(f"{source}: {key_path}_file: {path} is empty")
+                    problems.append(f"{source}: {_file_key(key_path)}: {path} is empty")
         values[what] = value or None
     if (values["api_key"] is None) != (values["secret"] is None) and not problems:
         problems.append(
@@ -70,6 +82,10 @@ def resolve(
     if problems:
         raise ConfigError(problems)
     return Credentials(**values)
+
+
+def _file_key(key_path: str) -> str:
+    return key_path if key_path.endswith("_credential") else f"{key_path}_file"
 
 
 _SIGNATURE = re.compile(r"(?i)((?:signature|sign|apikey|api_key)=)[^&\s\"']+")

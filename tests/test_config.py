@@ -169,3 +169,30 @@ def test_scrub_removes_credentials_and_signatures() -> None:
     creds = Credentials(api_key="KEY12345", secret="SECRET6789")
     message = "bybit GET /x?a=1&signature=deadbeef&apiKey=KEY12345 failed: SECRET6789"
     assert scrub(message, creds) == "bybit GET /x?a=1&signature=***&apiKey=*** failed: ***"
+
+
+def test_credentials_from_systemd_credentials_directory(tmp_path: Path) -> None:
+    (tmp_path / "bybit-key").write_text("cred-key\n", encoding="utf-8")
+    (tmp_path / "bybit-secret").write_text("cred-secret", encoding="utf-8")
+    config = parse_config(
+        {
+            "exchanges": {
+                "bybit": {
+                    "api_key_credential": "bybit-key",
+                    "secret_credential": "bybit-secret",
+                    "types": ["balances"],
+                }
+            }
+        }
+    )
+    creds = resolve(config.exchange("bybit"), "c", environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert (creds.api_key, creds.secret) == ("cred-key", "cred-secret")
+    with pytest.raises(ConfigError) as caught:
+        resolve(config.exchange("bybit"), "c", environ={})
+    assert caught.value.problems[0] == (
+        "c: exchanges.bybit.api_key_credential: $CREDENTIALS_DIRECTORY is not set "
+        "(LoadCredential= in the unit)"
+    )
+    (tmp_path / "bybit-secret").unlink()
+    with pytest.raises(ConfigError, match=r"exchanges.bybit.secret_credential: cannot read"):
+        resolve(config.exchange("bybit"), "c", environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})

@@ -55,6 +55,7 @@ class Settings:
     reset_timeout: float = 300.0
     max_reset_timeout: float = 3600.0
     lock_lease: float = 120.0
+    rate_limit_ms: float | None = None
 
 
 _DURATION_SETTINGS = {
@@ -267,6 +268,11 @@ def _check_setting(key: str, value: object, path: str, problems: _Problems) -> A
             problems.add(path, "must be a whole number from 1 to 100")
             return None
         return value
+    if key == "rate_limit_ms":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            problems.add(path, "must be a positive number of milliseconds per request cost unit")
+            return None
+        return float(value)
     if key == "timeframe":
         if not isinstance(value, str) or not _TIMEFRAME.match(value):
             problems.add(path, f"{value!r} is not a timeframe such as 1m, 15m, 1h or 1d")

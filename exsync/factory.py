@@ -52,8 +52,9 @@ def create_client(
     }
     if profile.has:
         settings["has"] = dict(profile.has)
-    if profile.rate_limit_ms is not None:
-        settings["rateLimit"] = profile.rate_limit_ms
+    rate_limit = exchange.settings.rate_limit_ms or profile.rate_limit_ms
+    if rate_limit is not None:
+        settings["rateLimit"] = rate_limit
     if credentials.api_key:
         settings["apiKey"] = credentials.api_key
         settings["secret"] = credentials.secret

@@ -22,7 +22,6 @@ from exsync.datatypes import DataType
 from exsync.durations import parse_since
 from exsync.profiles import DAY_MS, Profile, market_type_of
 from exsync.retry import Attempts, call
-from exsync.schema import TABLES_BY_NAME
 from exsync.store import Store, to_json, utc_now
 
 log = logging.getLogger(__name__)
@@ -141,7 +140,9 @@ class Pending:
             return
         with self.store.transaction():
             for table, rows in self.rows.items():
-                self.written += self.store.upsert(table, _dedupe(table, rows))
+                # Rows repeated across overlapping pages are upserted in arrival order, so
+                # the later (newer) one wins.
+                self.written += self.store.upsert(table, rows)
             for (exchange, stream), position in self.cursors.items():
                 self.store.set_cursor(exchange, stream, position)
             if finish is not None:
@@ -560,15 +561,6 @@ def _per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]
     if market_type == "spot" or not ctx.profile.settle_param:
         return [params]
     return [params | {ctx.profile.settle_param: coin} for coin in ctx.settle_coins(market_type)]
-
-
-def _dedupe(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the last row per primary key: pages can overlap and the later one is newer."""
-    pk = TABLES_BY_NAME[table].pk
-    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        unique[tuple(row[k] for k in pk)] = row
-    return list(unique.values())
 
 
 def _num(value: Any) -> float | None:

@@ -66,6 +66,10 @@ def create_client(
         client.set_sandbox_mode(True)
     if exchange.api_url:
         client.urls["api"] = _replace_urls(client.urls["api"], exchange.api_url)
+        if exchange.api_url.startswith("http://"):
+            # ccxt waits 250 ms on close so aiohttp can shut TLS connections down cleanly;
+            # plain HTTP has nothing to shut down.
+            client.timeout_on_exit = 0
     return client
 
 

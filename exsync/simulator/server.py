@@ -1,65 +1,23 @@
-"""HTTP side of the simulator: a stdlib threading server speaking Bybit's v5 wire protocol.
-
-The server runs in its own daemon thread, so a client's asyncio loop (ccxt's
-``async_support``) stays completely independent of it.
-"""
+"""HTTP side of the Bybit simulator: Bybit's v5 wire protocol on the shared server."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import sys
-import threading
 import time
-from collections import Counter, deque
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .endpoints import ROUTES, ApiError, Params, Route
+from .httpbase import BaseSimulator, Fault, Handler, Reply, json_reply
 from .scenario import Scenario
 from .state import ExchangeState
 
+__all__ = ["FAULT_KINDS", "BybitSimulator", "Fault", "Reply", "envelope"]
+
 FAULT_KINDS = ("http", "retcode", "drop", "slow", "malformed")
 _DEFAULT_RECV_WINDOW = 5000
-
-
-@dataclass
-class Fault:
-    """A scripted answer given to the next ``times`` requests matching ``path``.
-
-    Kinds: ``http`` (status + body, e.g. a 503 HTML page from a load balancer),
-    ``retcode`` (HTTP 200 with a Bybit error envelope), ``drop`` (close the socket
-    without answering), ``slow`` (wait ``delay`` seconds, then answer normally),
-    ``malformed`` (HTTP 200 with the real JSON cut in half).
-    """
-
-    kind: str
-    path: str | None = None
-    times: int = 1
-    status: int | None = None
-    body: str | None = None
-    ret_code: int | None = None
-    ret_msg: str = ""
-    delay: float = 0.0
-    headers: dict[str, str] | None = None
-
-    def matches(self, path: str) -> bool:
-        """Whether this fault applies to a request for ``path``."""
-        return self.times > 0 and (self.path is None or self.path == path)
-
-
-@dataclass
-class Reply:
-    """One HTTP answer about to be written."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] | None = None
 
 
 def envelope(result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK") -> dict[str, Any]:
@@ -73,60 +31,11 @@ def envelope(result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK") -> 
     }
 
 
-def _json_reply(payload: dict[str, Any], status: int = 200) -> Reply:
-    return Reply(status, json.dumps(payload, separators=(",", ":")).encode())
-
-
 def _error_reply(error: ApiError) -> Reply:
-    return _json_reply(envelope({}, error.ret_code, error.ret_msg), error.http_status)
+    return json_reply(envelope({}, error.ret_code, error.ret_msg), error.http_status)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 keeps client connections alive across requests, as a real API does.
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.simulator.handle_request(self)
-
-    def do_POST(self) -> None:
-        # Drain the body so the connection stays usable, then answer "unknown route".
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.server.simulator.handle_request(self)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Keep test output clean; requests are recorded in BybitSimulator.requests.
-        pass
-
-    def write_reply(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in (reply.headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], simulator: BybitSimulator) -> None:
-        self.simulator = simulator
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (timeout, closed session) is normal here, not worth a
-        # traceback on stderr; anything else still gets the default report.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class BybitSimulator:
+class BybitSimulator(BaseSimulator[ExchangeState]):
     """A simulated Bybit v5 REST exchange on 127.0.0.1 for the real ccxt client.
 
     Use as a context manager (``with BybitSimulator(Scenario()) as sim:``) or call
@@ -136,6 +45,8 @@ class BybitSimulator:
     :meth:`fail_next` scripts faults.
     """
 
+    name = "bybit-simulator"
+
     def __init__(
         self,
         scenario: Scenario | None = None,
@@ -144,80 +55,13 @@ class BybitSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.scenario = scenario if scenario is not None else Scenario()
-        self.state = ExchangeState(self.scenario, api_key, secret)
-        self.host = host
-        self.port = port
-        self.counts: Counter[str] = Counter()
-        self.requests: list[tuple[str, str, str]] = []
-        self._arrivals: list[tuple[str, float]] = []
-        self.latency: float = 0.0
-        # Off by default: ccxt's own throttle already stays below Bybit's limits.
-        self.enforce_rate_limits = False
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+        super().__init__(scenario, api_key, secret, host, port)
         self._recent: dict[str, deque[float]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321`` (only once started)."""
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
-
-    def start(self) -> BybitSimulator:
-        """Bind the port and serve from a daemon thread."""
-        if self._server is not None:
-            return self
-        self._server = _Server((self.host, self.port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"bybit-simulator:{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> BybitSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_state(self, scenario: Scenario, api_key: str, secret: str) -> ExchangeState:
+        return ExchangeState(scenario, api_key, secret)
 
     # ------------------------------------------------------------------ test controls
-
-    def reset_counts(self) -> None:
-        """Forget the requests seen so far."""
-        with self._lock:
-            self.counts.clear()
-            self.requests.clear()
-            self._arrivals.clear()
-
-    def request_times(self, path: str) -> list[float]:
-        """Wall-clock arrival times (epoch seconds) of the requests for ``path``."""
-        with self._lock:
-            return [t for p, t in self._arrivals if p == path]
 
     def fail_next(
         self,
@@ -248,55 +92,16 @@ class BybitSimulator:
         if kind == "retcode" and ret_code is None:
             raise ValueError("kind='retcode' needs ret_code")
         fault = Fault(kind, path, times, status, body, ret_code, ret_msg, delay, headers)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        """Drop every scripted fault not yet used."""
-        with self._lock:
-            self._faults.clear()
+        return self._add_fault(fault)
 
     # ------------------------------------------------------------------ request handling
 
-    def handle_request(self, handler: _Handler) -> None:
-        """Count, delay, fault or answer one request (called on a server thread)."""
-        path, _, query = handler.path.partition("?")
-        with self._lock:
-            self.counts[path] += 1
-            self.requests.append((handler.command, path, query))
-            self._arrivals.append((path, time.time()))
-            fault = next((f for f in self._faults if f.matches(path)), None)
-            if fault is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._faults.remove(fault)
-        if self.latency > 0:
-            time.sleep(self.latency)
-        if fault is not None:
-            if fault.kind == "drop":
-                # Close without a status line: the client sees a disconnect.
-                handler.close_connection = True
-                return
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            elif fault.kind == "http":
-                body = fault.body if fault.body is not None else f"<html>{fault.status}</html>"
-                content_type = "application/json" if body.startswith("{") else "text/html"
-                reply = Reply(fault.status or 503, body.encode(), content_type, fault.headers)
-                handler.write_reply(reply)
-                return
-            elif fault.kind == "retcode":
-                reply = _error_reply(ApiError(fault.ret_code or 10016, fault.ret_msg))
-                reply.headers = fault.headers
-                handler.write_reply(reply)
-                return
-        reply = self._answer(handler.command, path, query, handler)
-        if fault is not None and fault.kind == "malformed":
-            reply.body = reply.body[: max(1, len(reply.body) // 2)]
-        handler.write_reply(reply)
+    def _exchange_error_reply(self, fault: Fault, path: str) -> Reply:
+        reply = _error_reply(ApiError(fault.ret_code or 10016, fault.ret_msg))
+        reply.headers = fault.headers
+        return reply
 
-    def _answer(self, method: str, path: str, query: str, handler: _Handler) -> Reply:
+    def _answer(self, method: str, path: str, query: str, handler: Handler) -> Reply:
         route = ROUTES.get(path)
         if method != "GET" or route is None:
             return _error_reply(ApiError(10017, "Route not found", http_status=404))
@@ -306,13 +111,13 @@ class BybitSimulator:
                 self._authenticate(handler, query)
                 headers = self._limit_headers(path, route)
             params = Params(parse_qsl(query, keep_blank_values=True))
-            reply = _json_reply(envelope(route.handler(self.state, params)))
+            reply = json_reply(envelope(route.handler(self.state, params)))
         except ApiError as error:
             reply = _error_reply(error)
         reply.headers = headers
         return reply
 
-    def _authenticate(self, handler: _Handler, query: str) -> None:
+    def _authenticate(self, handler: Handler, query: str) -> None:
         """Check Bybit's v5 HMAC signature against the raw query string as received."""
         api_key = handler.headers.get("X-BAPI-API-KEY") or ""
         timestamp = handler.headers.get("X-BAPI-TIMESTAMP") or ""

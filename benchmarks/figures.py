@@ -1,0 +1,297 @@
+"""The figures of docs/performance.md, one function each. Each returns printable rows."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.harness import (
+    EXSYNC,
+    KEY,
+    SECRET,
+    fleet,
+    median_time,
+    ratio,
+    run_measured,
+    symbols,
+    timed,
+)
+from benchmarks.naive_sync import naive_pass
+from exsync.orchestrator import Synchronizer
+from exsync.profiles import BYBIT
+from exsync.store import Store
+
+Row = tuple[str, str, str]  # figure, value, target / remark
+
+
+def pass_latency(workdir: Path, quick: bool) -> list[Row]:
+    """3 exchanges x 20 symbols, every data type, 50 ms per response."""
+    rows: list[Row] = []
+    with fleet(3, 20, workdir, latency=0.05) as f:
+        config = f.config()
+        cold, result = timed(lambda: Synchronizer(config).sync())
+        assert result.ok, result.units
+        cold_requests = f.requests()
+        f.reset_counts()
+        warm, result = timed(lambda: Synchronizer(config).sync())
+        assert result.ok, result.units
+        per_sim = [Counter(s.counts) for s in f.sims]
+        f.reset_counts()
+        _, unified = symbols(20)
+        naive, _ = timed(
+            lambda: asyncio.run(naive_pass([s.url for s in f.sims], unified, KEY, SECRET))
+        )
+        bound = max(_limiter_bound(counts, 0.05) for counts in per_sim)
+    rows.append(("pass, first (backfill)", f"{cold:.2f} s, {cold_requests} requests", ""))
+    rows.append(
+        ("pass, warm", f"{warm:.2f} s, {sum(sum(c.values()) for c in per_sim)} requests", "")
+    )
+    rows.append(("naive sequential script", f"{naive:.2f} s", "same fetches, one by one"))
+    rows.append(
+        ("lower bound (busiest exchange)", f"{bound:.2f} s", "its requests under its rate limit")
+    )
+    rows.append(("naive / exsync", f"{ratio(naive, warm):.1f}x", "target >= 5x"))
+    rows.append(("exsync / lower bound", f"{ratio(warm, bound):.2f}x", "target <= 1.3x"))
+    return rows
+
+
+def _limiter_bound(counts: Counter[str], latency: float) -> float:
+    """The time ccxt's limiter needs to let these requests through, plus one response."""
+    import ccxt.async_support as ccxt
+
+    client = ccxt.bybit()
+    costs = 0.0
+    for path, count in counts.items():
+        key = path.lstrip("/")
+        spec = client.api["private"]["get"].get(key) or client.api["public"]["get"].get(key) or {}
+        costs += float(spec.get("cost", 1)) * count
+    first = 5.0  # the bucket starts full enough for one request
+    return (costs - first) * (BYBIT.rate_limit_ms or client.rateLimit) / 1000 + latency
+
+
+def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
+    """A whole `exsync sync` process, cold then warm, against one exchange."""
+    with fleet(1, 4, workdir) as f:
+        env = {**os.environ, "BENCH_KEY": KEY, "BENCH_SECRET": SECRET}
+        command = [EXSYNC, "sync", "-c", str(f.config_path)]
+        cold, code, _ = run_measured(command, env)
+        assert code == 0
+        cold_requests = f.requests()
+        instruments_cold = sum(s.counts["/v5/market/instruments-info"] for s in f.sims)
+        f.reset_counts()
+        warm, code, _ = run_measured(command, env)
+        assert code == 0
+        warm_requests = f.requests()
+        instruments_warm = sum(s.counts["/v5/market/instruments-info"] for s in f.sims)
+    return [
+        (
+            "process, cold",
+            f"{cold:.2f} s, {cold_requests} requests",
+            f"{instruments_cold} instrument pages",
+        ),
+        (
+            "process, warm",
+            f"{warm:.2f} s, {warm_requests} requests",
+            f"{instruments_warm} instrument pages",
+        ),
+        (
+            "requests warm / cold",
+            f"{ratio(warm_requests, cold_requests):.2f}",
+            "10 + N = 14 is the minimum",
+        ),
+    ]
+
+
+def ingest_and_memory(workdir: Path, quick: bool) -> list[Row]:
+    """A first backfill of many own trades through the simulator; rows/s and peak RSS."""
+    rows: list[Row] = []
+    sizes = (25_000, 100_000) if quick else (250_000, 1_000_000)
+    peaks = []
+    for size in sizes:
+        scenario = {"trades": size, "history_days": 30, "closed_orders": 10}
+        # The limiter is opened up: this measures exsync's own pipeline, not the pacing.
+        with fleet(1, 2, workdir, scenario=scenario, settings={"rate_limit_ms": 0.001}) as f:
+            env = {**os.environ, "BENCH_KEY": KEY, "BENCH_SECRET": SECRET}
+            command = [EXSYNC, "sync", "-c", str(f.config_path), "--type", "trades"]
+            seconds, code, peak = run_measured(command, env)
+            assert code == 0
+            stored = sqlite3.connect(f.db_path).execute("SELECT count(*) FROM trades").fetchone()[0]
+            assert stored == size, (stored, size)
+            pages = f.sims[0].counts["/v5/execution/list"]
+        peaks.append(peak)
+        rows.append(
+            (
+                f"backfill {size:,} trades",
+                f"{size / seconds:,.0f} rows/s, {seconds:.1f} s",
+                f"{pages} pages",
+            )
+        )
+        rows.append((f"peak RSS, {size:,} trades", f"{peak} MiB", "target < 250 MiB"))
+    rows.append(
+        ("RSS growth x4 trades", f"{ratio(peaks[1], peaks[0]):.2f}x", "flat: pages are not held")
+    )
+    rows.extend(_store_versus_raw(workdir, 200_000 if quick else 1_000_000))
+    return rows
+
+
+def _store_versus_raw(workdir: Path, size: int) -> list[Row]:
+    """The store's upsert path against raw sqlite3 executemany into the same schema."""
+    from exsync.strategies import Pending
+
+    data = [
+        {
+            "exchange": "bybit",
+            "id": str(i),
+            "order_id": f"o{i // 3}",
+            "symbol": "BTC/USDT",
+            "side": "buy",
+            "taker_or_maker": "taker",
+            "price": 100.0 + i % 7,
+            "amount": 0.01,
+            "cost": 1.0,
+            "fee_cost": 0.001,
+            "fee_currency": "USDT",
+            "fee_rate": 0.001,
+            "timestamp": 1_700_000_000_000 + i,
+            "raw": f'{{"execId":"{i}","execPrice":"100.5","execQty":"0.01","feeRate":"0.001"}}',
+        }
+        for i in range(size)
+    ]
+    batch = 20_000
+    store = Store(workdir / "store.db")
+
+    def through_store() -> None:
+        for start in range(0, size, batch):
+            pending = Pending(store)
+            pending.add("trades", data[start : start + batch])
+            pending.flush()
+
+    store_s, _ = timed(through_store)
+    store.close()
+    raw_store = Store(workdir / "raw.db")
+    conn = raw_store.conn
+    columns = list(data[0])
+    sql = (
+        f"INSERT INTO trades ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        "ON CONFLICT (exchange, id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+    )
+
+    def raw() -> None:
+        for start in range(0, size, batch):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                sql, [tuple(r[c] for c in columns) for r in data[start : start + batch]]
+            )
+            conn.execute("COMMIT")
+
+    raw_s, _ = timed(raw)
+    raw_store.close()
+    return [
+        (f"store upsert, {size:,} rows", f"{size / store_s:,.0f} rows/s", ""),
+        (f"raw executemany, {size:,} rows", f"{size / raw_s:,.0f} rows/s", ""),
+        ("store / raw", f"{ratio(raw_s, store_s):.2f}x", "target >= 0.5x"),
+    ]
+
+
+def startup(workdir: Path, quick: bool) -> list[Row]:
+    """`--help` and `status` against the bare interpreter; status on a day vs a year of history."""
+    env = {**os.environ}
+    small = _history_db(workdir / "day.db", passes=24 * 60)
+    big = _history_db(workdir / "year.db", passes=(30 if quick else 365) * 24 * 60)
+    bare = median_time([sys.executable, "-c", "pass"])
+    help_s = median_time([EXSYNC, "--help"], env=env)
+    status_day = median_time([EXSYNC, "status", "--db", str(small)], env=env)
+    status_year = median_time([EXSYNC, "status", "--db", str(big)], env=env)
+    span = "a month" if quick else "a year"
+    return [
+        ("python -c pass", f"{bare * 1000:.0f} ms", ""),
+        ("exsync --help", f"{help_s * 1000:.0f} ms", f"+{(help_s - bare) * 1000:.0f} ms"),
+        ("exsync status, a day of history", f"{status_day * 1000:.0f} ms", ""),
+        (
+            f"exsync status, {span} of history",
+            f"{status_year * 1000:.0f} ms",
+            f"+{(status_year - bare) * 1000:.0f} ms over bare; target <= +300 ms",
+        ),
+        (
+            "status: long / short history",
+            f"{ratio(status_year, status_day):.2f}x",
+            "flat: indexes and sync_state",
+        ),
+    ]
+
+
+def _history_db(path: Path, passes: int) -> Path:
+    """A database holding `passes` one-minute passes of 6 units and 4 balance snapshots each."""
+    with Store(path) as store:
+        conn = store.conn
+        types = ("balances", "positions", "orders", "trades", "tickers", "ohlcv")
+        start = time.time() - passes * 60
+        conn.execute("BEGIN")
+        for n in range(passes):
+            moment = time.strftime("%Y-%m-%dT%H:%M:%S.000+00:00", time.gmtime(start + n * 60))
+            run_id = f"run-{n}"
+            conn.executemany(
+                "INSERT INTO sync_runs (run_id, exchange, data_type, started_at, finished_at, "
+                "status, records, attempts) VALUES (?, 'bybit', ?, ?, ?, 'ok', 3, 1)",
+                [(run_id, t, moment, moment) for t in types],
+            )
+            conn.executemany(
+                "INSERT INTO balance_snapshots VALUES ('bybit', ?, ?, 1.0, 0.0, 1.0, ?)",
+                [(run_id, asset, moment) for asset in ("USDT", "BTC", "ETH", "SOL")],
+            )
+        for t in types:
+            store.record_run(
+                run_id="last",
+                exchange="bybit",
+                data_type=t,
+                started_at=moment,
+                finished_at=moment,
+                status="ok",
+                records=3,
+                attempts=1,
+                error=None,
+            )
+        conn.execute("COMMIT")
+    return path
+
+
+def growth(workdir: Path, quick: bool) -> list[Row]:
+    """Warm pass time and database size as exchanges and symbols grow."""
+    rows: list[Row] = []
+    shapes = [(1, 10), (10, 10), (50, 10), (1, 100)] if not quick else [(1, 10), (5, 10), (1, 40)]
+    base = None
+    for exchanges, count in shapes:
+        with fleet(exchanges, count, workdir, latency=0.02, accounts_per_sim=5) as f:
+            config = f.config()
+            result = Synchronizer(config).sync()
+            assert result.ok, [u for u in result.units if u.status != "ok"]
+            f.reset_counts()
+            seconds, result = timed(lambda config=config: Synchronizer(config).sync())
+            assert result.ok
+            requests = f.requests()
+            size = f.db_path.stat().st_size / 1e6
+        per_request = seconds / requests * 1000
+        base = base or per_request
+        rows.append(
+            (
+                f"{exchanges} exchange(s) x {count} symbols",
+                f"{seconds:.2f} s, {requests} requests, {size:.1f} MB",
+                f"{per_request:.1f} ms/request ({ratio(per_request, base):.2f}x of 1 x 10)",
+            )
+        )
+    return rows
+
+
+FIGURES = {
+    "latency": pass_latency,
+    "warm": warm_invocation,
+    "ingest": ingest_and_memory,
+    "startup": startup,
+    "growth": growth,
+}

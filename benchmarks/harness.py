@@ -1,0 +1,127 @@
+"""Shared pieces: simulated exchanges, configs, timing and process measurements."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exsync.config import Config, load_config
+from exsync.simulator import BybitSimulator, Scenario
+
+KEY, SECRET = "bench-key", "bench-secret"
+EXSYNC = str(Path(sys.executable).parent / "exsync")
+
+
+def symbols(count: int) -> tuple[list[str], list[str]]:
+    """`count` symbols, half spot and half linear, as Bybit ids and as ccxt symbols."""
+    coins = ["BTC", "ETH", "SOL"] + [f"C{i:02d}" for i in range(max(0, count // 2 - 3))]
+    coins = coins[: max(1, count // 2)]
+    ids = [f"{c}USDT" for c in coins]
+    unified = [f"{c}/USDT" for c in coins] + [f"{c}/USDT:USDT" for c in coins]
+    return ids, unified
+
+
+@dataclass
+class Fleet:
+    """Running simulators and a config that names one exchange account per simulator."""
+
+    sims: list[BybitSimulator]
+    config_path: Path
+    db_path: Path
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def requests(self) -> int:
+        return sum(sum(s.counts.values()) for s in self.sims)
+
+    def reset_counts(self) -> None:
+        for sim in self.sims:
+            sim.reset_counts()
+
+
+@contextmanager
+def fleet(
+    exchanges: int,
+    symbol_count: int,
+    workdir: Path,
+    latency: float = 0.0,
+    scenario: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    accounts_per_sim: int = 1,
+) -> Iterator[Fleet]:
+    """Start simulators for `exchanges` accounts (several accounts may share one simulator)."""
+    ids, unified = symbols(symbol_count)
+    os.environ["BENCH_KEY"], os.environ["BENCH_SECRET"] = KEY, SECRET
+    with ExitStack() as stack:
+        sims = []
+        for n in range(-(-exchanges // accounts_per_sim)):
+            options = {"seed": n + 1, "spot_symbols": ids, "linear_symbols": ids}
+            sim = BybitSimulator(
+                Scenario(**(options | (scenario or {}))), api_key=KEY, secret=SECRET
+            )
+            stack.enter_context(sim)
+            sim.latency = latency
+            sims.append(sim)
+        entries = {}
+        for n in range(exchanges):
+            entries[f"bybit-{n:02d}"] = {
+                "ccxt_id": "bybit",
+                "api_url": sims[n // accounts_per_sim].url,
+                "api_key_env": "BENCH_KEY",
+                "secret_env": "BENCH_SECRET",
+                "symbols": unified,
+                "trades_since": "35d",
+                "ohlcv_since": "2d",
+                **(settings or {}),
+            }
+        db = workdir / f"bench-{exchanges}x{symbol_count}-{time.monotonic_ns()}.db"
+        path = workdir / f"config-{time.monotonic_ns()}.yaml"
+        path.write_text(yaml.safe_dump({"database": str(db), "exchanges": entries}), "utf-8")
+        yield Fleet(sims, path, db)
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall time of one call, and its result."""
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def median_time(command: list[str], runs: int = 7, env: dict[str, str] | None = None) -> float:
+    """Median wall time of a whole process over several runs (the first run warms caches)."""
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run(command, capture_output=True, env=env, check=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
+    """Run a process; return wall seconds, exit code and its peak RSS in MiB."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    return seconds, proc.returncode, usage.ru_maxrss // 1024  # ru_maxrss is KiB on Linux
+
+
+def workdir() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="exsync-bench-")
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")

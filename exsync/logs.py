@@ -104,10 +104,11 @@ def redact(text: str) -> str:
 
 
 class RedactFilter(logging.Filter):
-    """Redacts every record in place: message, args, exception text and string extras.
+    """Redacts every record in place: message, args, exception text and `extra=` values.
 
     Attach it to handlers, not loggers: a logger's filters do not see records propagated
-    from its children.
+    from its children. As it rewrites the record itself, handlers that run after it see the
+    redacted record too; handlers that run before it (added to the root earlier) do not.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -307,6 +308,7 @@ def setup_logging(
 def _rich_handler(stream: TextIO, environ: Mapping[str, str]) -> logging.Handler:
     # Imported here: rich costs import time that the journal and text formats do not need.
     from rich.console import Console
+    from rich.highlighter import NullHighlighter
     from rich.logging import RichHandler
 
     console = Console(
@@ -320,6 +322,7 @@ def _rich_handler(stream: TextIO, environ: Mapping[str, str]) -> logging.Handler
         console=console,
         show_path=False,
         markup=False,  # messages carry exchange text such as "[BTC/USDT]": never markup
+        highlighter=NullHighlighter(),  # keep the message as written; the level is coloured
         rich_tracebacks=False,
         tracebacks_show_locals=False,
         omit_repeated_times=False,

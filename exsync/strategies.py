@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 FLUSH_ROWS = 20_000
 #: how many candle series of one exchange are fetched at once (ccxt's limiter still paces them)
 OHLCV_CONCURRENCY = 8
+#: how many time windows of one history stream are read at once during a backfill
+WINDOW_CONCURRENCY = 4
 
 
 class PaginationError(Exception):
@@ -409,10 +411,19 @@ async def walk_history(
     else:
         start = max(0, cursor - int(settings.overlap * 1000))
     window = ctx.profile.history_window_ms or max(ctx.now_ms - start, DAY_MS)
-    newest = cursor or 0
+    bounds = []
     window_start = start
     while window_start <= ctx.now_ms:
-        window_end = min(window_start + window - 1, ctx.now_ms)
+        bounds.append((window_start, min(window_start + window - 1, ctx.now_ms)))
+        window_start = bounds[-1][1] + 1
+
+    newest = cursor or 0
+    finished: dict[int, int] = {}  # window index -> newest timestamp seen in it
+    committable = 0  # windows before this index are complete, in order
+    gate = asyncio.Semaphore(WINDOW_CONCURRENCY)
+
+    async def read_window(index: int, window_start: int, window_end: int) -> None:
+        nonlocal newest, committable
         window_params = dict(params)
         if ctx.profile.window_params:
             start_key, end_key = ctx.profile.window_params
@@ -422,20 +433,33 @@ async def walk_history(
         else:
             window_params["until"] = window_end
             since = window_start
-        async for page in ctx.pages(method, None, since, params=window_params, limit=limit):
-            pending.add(table, (to_row(item) for item in page))
-            stamps = [t for t in (timestamp(item) for item in page) if t]
-            if stamps:
-                newest = max(newest, max(stamps))
-            if pending.size() >= FLUSH_ROWS:
-                pending.flush()  # rows only: the cursor waits for the window to complete
-        # Everything up to window_end is now read. Any cursor up to there is safe; the newest
-        # row's time keeps it still when nothing new arrived, and the one-window floor keeps
-        # an idle stream from re-walking its past.
-        pending.move_cursor(ctx.name, stream, max(newest, window_end - window + 1, start))
+        seen = 0
+        async with gate:
+            async for page in ctx.pages(method, None, since, params=window_params, limit=limit):
+                pending.add(table, (to_row(item) for item in page))
+                seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
+                if pending.size() >= FLUSH_ROWS:
+                    pending.flush()  # rows only: the cursor waits for the window to complete
+        finished[index] = seen
+        # Windows finish out of order; the cursor moves only over an unbroken run of finished
+        # windows. Everything up to such a window's end is read, so any cursor up to there
+        # is safe; the newest row's time keeps it still when nothing new arrived, and the
+        # one-window floor keeps an idle stream from re-walking its past.
+        while committable in finished:
+            newest = max(newest, finished.pop(committable))
+            end = bounds[committable][1]
+            pending.move_cursor(ctx.name, stream, max(newest, end - window + 1, start))
+            committable += 1
         if pending.size() >= FLUSH_ROWS:
             pending.flush()
-        window_start = window_end + 1
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, (window_start, window_end) in enumerate(bounds):
+                group.create_task(read_window(index, window_start, window_end))
+    except ExceptionGroup as failed:
+        # The first failure is the unit's error; the group cancelled the other windows.
+        raise failed.exceptions[0] from None
 
 
 # -- tickers --------------------------------------------------------------------------

@@ -110,7 +110,8 @@ def test_concurrent_runs_make_exactly_one_probe(tmp_path: Path):
 def test_overlapping_invocations_one_syncs_the_rest_skip(tmp_path: Path):
     db = tmp_path / "x.db"
     with BybitSimulator(Scenario(seed=4), api_key=KEY, secret=SECRET) as sim:
-        sim.latency = 0.3
+        # Slow answers keep the first run inside its pass while the others start.
+        sim.latency = 1.0
         config = str(write_config(tmp_path / "c.yaml", db, {"bybit": exchange_entry(sim.url)}))
         procs = [start("sync", "-c", config) for _ in range(5)]
         results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]

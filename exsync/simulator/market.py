@@ -62,6 +62,21 @@ INTERVALS: dict[str, int | None] = {
 }
 
 
+# Candle lengths that Binance offers and Bybit does not, by the same kind of key
+# (minutes as text, "1s" for one second). Kept apart so Bybit's kline endpoint,
+# which validates against INTERVALS, still rejects them.
+_EXTRA_CANDLE_MS = {"1s": 1_000, "480": 480 * MINUTE_MS, "4320": 4320 * MINUTE_MS}
+
+
+def candle_length(interval: str) -> int | None:
+    """Length of a candle in ms (None for calendar months); KeyError for unknown keys."""
+    extra = _EXTRA_CANDLE_MS.get(interval)
+    if extra is not None:
+        return extra
+    minutes = INTERVALS[interval]
+    return None if minutes is None else minutes * MINUTE_MS
+
+
 # --------------------------------------------------------------------------- numbers
 
 
@@ -365,20 +380,19 @@ class PriceModel:
 
 def candle_floor(interval: str, t_ms: int) -> int:
     """Open time of the candle of ``interval`` that contains ``t_ms``."""
-    minutes = INTERVALS[interval]
-    if minutes is None:
+    length = candle_length(interval)
+    if length is None:
         day = dt.datetime.fromtimestamp(t_ms // 1000, tz=dt.UTC)
         return int(dt.datetime(day.year, day.month, 1, tzinfo=dt.UTC).timestamp() * 1000)
-    length = minutes * MINUTE_MS
     offset = _MONDAY_OFFSET_MS if interval == "W" else 0
     return (t_ms - offset) // length * length + offset
 
 
 def candle_next(interval: str, open_ms: int) -> int:
     """Open time of the candle after the one opening at ``open_ms``."""
-    minutes = INTERVALS[interval]
-    if minutes is not None:
-        return open_ms + minutes * MINUTE_MS
+    length = candle_length(interval)
+    if length is not None:
+        return open_ms + length
     day = dt.datetime.fromtimestamp(open_ms // 1000, tz=dt.UTC)
     days = calendar.monthrange(day.year, day.month)[1]
     return open_ms + days * DAY_MS
@@ -386,9 +400,9 @@ def candle_next(interval: str, open_ms: int) -> int:
 
 def candle_prev(interval: str, open_ms: int) -> int:
     """Open time of the candle before the one opening at ``open_ms``."""
-    minutes = INTERVALS[interval]
-    if minutes is not None:
-        return open_ms - minutes * MINUTE_MS
+    length = candle_length(interval)
+    if length is not None:
+        return open_ms - length
     return candle_floor(interval, open_ms - 1)
 
 

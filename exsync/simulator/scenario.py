@@ -23,10 +23,13 @@ _DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
 @dataclass
 class Scenario:
-    """What the simulated Bybit account looks like. Same fields and seed, same data.
+    """What a simulated account looks like. Same fields and seed, same data.
 
     Counts are totals for the whole account unless stated otherwise; history is
-    spread over ``history_days`` before ``now_ms``.
+    spread over ``history_days`` before ``now_ms``. ``balances`` is the wallet that
+    holds spot coins (Bybit's unified account, Binance's spot account);
+    ``futures_balances`` is Binance's separate USD-M futures wallet, which Bybit's
+    unified account does not have and ignores.
     """
 
     seed: int = 1
@@ -50,6 +53,9 @@ class Scenario:
     candle_days: int = 3
     # The scenario's "now"; None means the wall clock when the simulator is built.
     now_ms: int | None = None
+    # Binance's USD-M futures wallet (coin -> wallet balance); added last so that
+    # positional construction keeps working.
+    futures_balances: dict[str, float] = field(default_factory=lambda: {"USDT": 10_000.0})
 
     def __post_init__(self) -> None:
         for name in ("positions", "open_orders", "closed_orders", "trades", "candle_days"):

@@ -96,7 +96,7 @@ def test_concurrent_runs_make_exactly_one_probe(tmp_path: Path):
             == 0
         )
         time.sleep(1.2)
-        sim.latency = 1.0  # the probe holds the exchange for a while
+        sim.latency = 2.5  # the probe holds the exchange while the others start
         sim.reset_counts()
         procs = [start("sync", "-c", config) for _ in range(4)]
         codes = sorted(p.wait(timeout=60) for p in procs)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exsync import breaker, lock
+from exsync.capabilities import unsupported_reason
 from exsync.config import Config, ExchangeConfig
 from exsync.credentials import Credentials, resolve, scrub
 from exsync.datatypes import DataType, expand
@@ -36,7 +37,7 @@ class UnitResult:
 
     exchange: str
     data_type: str
-    status: str  # ok | failed | skipped
+    status: str  # ok | failed | skipped | unsupported
     records: int = 0
     attempts: int = 0
     error: str | None = None
@@ -53,7 +54,10 @@ class PassResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when every unit succeeded, 1 when any failed, 75 when every unit was skipped."""
+        """0 when no unit failed, 1 when any failed, 75 when every unit was skipped.
+
+        An unsupported unit is neither: the exchange cannot provide it, nothing to retry.
+        """
         if any(u.status == "failed" for u in self.units):
             return ExitCode.FAILED
         if self.units and all(u.status == "skipped" for u in self.units):
@@ -173,7 +177,19 @@ class ExchangePass:
         market_types = _market_types(self.exchange, profile.default_market_types)
         client = create_client(self.exchange, self.credentials, profile, market_types)
         started_at = utc_now()
+        results = []
+        runnable = []
+        for data_type in data_types:
+            reason = unsupported_reason(data_type, client.has, market_types)
+            if reason is None:
+                runnable.append(data_type)
+            else:
+                log.warning("%s %s unsupported: %s", self.name, data_type, reason)
+                results.append(self._record(data_type, "unsupported", error=reason))
+        data_types = runnable
         try:
+            if not data_types:
+                return results
             counter = Attempts()
             try:
                 await prepare_markets(client, self.exchange, market_types, self.store, counter)
@@ -181,7 +197,7 @@ class ExchangePass:
                 # Without markets no unit can run: each is recorded as failed with the cause.
                 message = _one_line(exc, self.credentials)
                 log.error("%s: cannot load markets: %s", self.name, message)
-                return [
+                return results + [
                     self._record(t, "failed", started_at, attempts=counter.attempts, error=message)
                     for t in data_types
                 ]
@@ -198,7 +214,7 @@ class ExchangePass:
                 )
                 for _ in data_types
             ]
-            return list(
+            return results + list(
                 await asyncio.gather(
                     *(
                         self._run_unit(ctx, data_type)
@@ -267,7 +283,7 @@ class ExchangePass:
                 attempts=attempts,
                 error=error,
             )
-            if status != "skipped":
+            if status in ("ok", "failed"):
                 breaker.record(
                     self.store,
                     self.name,

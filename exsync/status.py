@@ -77,7 +77,9 @@ def unit_statuses(
                 error=row.get("last_error"),
                 age_seconds=age,
                 stale_after_seconds=settings.stale_after,
-                stale=age is None or age > settings.stale_after,
+                # An exchange that cannot provide a type is not late with it.
+                stale=row.get("last_status") != "unsupported"
+                and (age is None or age > settings.stale_after),
                 breaker=breaker.get("state") or "closed",
                 failures=breaker.get("failures") or 0,
                 next_probe_at=breaker.get("next_probe_at"),

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from exsync.capabilities import order_history_method
 from exsync.config import ExchangeConfig
 from exsync.datatypes import DataType
 from exsync.durations import parse_since
@@ -290,7 +291,7 @@ async def sync_orders(ctx: UnitContext) -> int:
                 ctx,
                 pending,
                 stream=f"orders:{market_type}",
-                method="fetch_canceled_and_closed_orders",
+                method=order_history_method(ctx.client.has),
                 params=ctx.params_for(market_type),
                 limit=ctx.profile.page("orders", 50),
                 table="orders",

@@ -279,3 +279,22 @@ def test_garbled_response_never_wipes_the_mirror(sim: BybitSimulator, make_confi
     assert failed.exit_code is ExitCode.FAILED
     assert failed.units[0].error.startswith("BadResponse")
     assert rows(db_path, "SELECT asset, total FROM balances ORDER BY asset") == before
+
+
+def test_unsupported_type_is_reported_not_failed(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config(
+        {"bybit": exchange_entry(sim.url, market_types=["spot"], symbols=["BTC/USDT"])}
+    )
+    result = sync(config)
+    assert result.exit_code is ExitCode.OK
+    positions = next(u for u in result.units if u.data_type == "positions")
+    assert positions.status == "unsupported"
+    assert "contract market type" in positions.error
+    assert sim.counts["/v5/position/list"] == 0
+    assert rows(db_path, "SELECT count(*) FROM breakers WHERE data_type = 'positions'") == [(0,)]
+    from exsync.status import unit_statuses
+    from exsync.store import Store
+
+    with Store(db_path) as store:
+        status = {s.data_type: s for s in unit_statuses(store, config)}
+    assert status["positions"].last_status == "unsupported" and not status["positions"].stale

@@ -1,0 +1,52 @@
+"""Which data types an exchange can provide, read from ccxt's `has` and the market types.
+
+A data type the exchange cannot provide is `unsupported`: reported, never a failure, never
+counted by a breaker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from exsync.datatypes import DataType
+
+#: per data type, groups of ccxt capabilities; each group needs one of its members
+REQUIREMENTS: dict[DataType, tuple[tuple[str, ...], ...]] = {
+    DataType.BALANCES: (("fetchBalance",),),
+    DataType.POSITIONS: (("fetchPositions",),),
+    DataType.ORDERS: (
+        ("fetchOpenOrders",),
+        ("fetchCanceledAndClosedOrders", "fetchClosedOrders", "fetchOrders"),
+    ),
+    DataType.TRADES: (("fetchMyTrades",),),
+    DataType.TICKERS: (("fetchTickers",),),
+    DataType.OHLCV: (("fetchOHLCV",),),
+}
+
+#: the ccxt method that reads order history, best first: cancelled orders matter too
+ORDER_HISTORY_METHODS = (
+    ("fetchCanceledAndClosedOrders", "fetch_canceled_and_closed_orders"),
+    ("fetchOrders", "fetch_orders"),
+    ("fetchClosedOrders", "fetch_closed_orders"),
+)
+
+
+def unsupported_reason(
+    data_type: DataType, has: Mapping[str, Any], market_types: tuple[str, ...]
+) -> str | None:
+    """Why the exchange cannot provide `data_type`, or None when it can."""
+    if data_type is DataType.POSITIONS and not set(market_types) & {"linear", "inverse"}:
+        return "positions need a contract market type (linear or inverse) in market_types"
+    for group in REQUIREMENTS[data_type]:
+        if not any(has.get(name) for name in group):
+            return f"the exchange has no {' or '.join(group)}"
+    return None
+
+
+def order_history_method(has: Mapping[str, Any]) -> str:
+    """The ccxt method name exsync uses for order history on this exchange."""
+    for capability, method in ORDER_HISTORY_METHODS:
+        if has.get(capability):
+            return method
+    raise LookupError("no order history method")

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from exsync.capabilities import order_history_method, unsupported_reason
+from exsync.datatypes import DataType
+
+FULL = {
+    "fetchBalance": True,
+    "fetchPositions": True,
+    "fetchOpenOrders": True,
+    "fetchCanceledAndClosedOrders": True,
+    "fetchMyTrades": True,
+    "fetchTickers": True,
+    "fetchOHLCV": True,
+}
+
+
+def test_everything_supported() -> None:
+    for data_type in DataType:
+        if data_type is not DataType.ALL:
+            assert unsupported_reason(data_type, FULL, ("spot", "linear")) is None
+
+
+def test_missing_capabilities_are_named() -> None:
+    has = FULL | {"fetchMyTrades": False, "fetchCanceledAndClosedOrders": None}
+    assert (
+        unsupported_reason(DataType.TRADES, has, ("spot",)) == "the exchange has no fetchMyTrades"
+    )
+    assert unsupported_reason(DataType.ORDERS, has, ("spot",)) == (
+        "the exchange has no fetchCanceledAndClosedOrders or fetchClosedOrders or fetchOrders"
+    )
+    assert "contract market type" in unsupported_reason(DataType.POSITIONS, FULL, ("spot",))
+
+
+def test_order_history_prefers_methods_that_include_cancellations() -> None:
+    assert order_history_method(FULL) == "fetch_canceled_and_closed_orders"
+    assert order_history_method({"fetchOrders": True, "fetchClosedOrders": True}) == "fetch_orders"
+    assert order_history_method({"fetchClosedOrders": "emulated"}) == "fetch_closed_orders"

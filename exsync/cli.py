@@ -250,6 +250,87 @@ def breaker_trip(
 
 
 @app.command()
+def exchanges(config: ConfigOption = None, json: JsonOption = False) -> None:
+    """List the configured accounts: ccxt id, supported data types, credentials present.
+
+    Example: exsync exchanges --json
+    """
+    from exsync.accounts import describe
+    from exsync.render import accounts_table, console, print_json
+
+    cfg = _guard(lambda: _load(config, required=True))
+    accounts = _guard(lambda: describe(cfg))
+    if json:
+        print_json([a.to_dict() for a in accounts])
+    else:
+        accounts_table(console(), accounts)
+
+
+config_app = typer.Typer(help="Check or show the configuration.", rich_markup_mode=None)
+app.add_typer(config_app, name="config")
+
+
+@config_app.callback(invoke_without_command=True)
+def config_help(ctx: typer.Context) -> None:
+    """Check or show the configuration."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOption = None) -> None:
+    """Check the config file, ccxt ids and credentials; warn about unsupported data types.
+
+    Example: exsync config validate --config /etc/exsync/config.yaml
+    """
+    from exsync.accounts import validate
+
+    cfg = _guard(lambda: _load(config, required=True))
+    for warning in _guard(lambda: validate(cfg)):
+        typer.echo(f"exsync: warning: {warning}", err=True)
+    typer.echo(f"{cfg.source}: ok, {len(cfg.exchanges)} exchange(s)")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective configuration with defaults filled in; credentials as ***.
+
+    Example: exsync config show
+    """
+    import yaml
+
+    from exsync.accounts import show
+
+    cfg = _guard(lambda: _load(config, required=True))
+    typer.echo(yaml.safe_dump(_guard(lambda: show(cfg)), sort_keys=False).rstrip())
+
+
+@app.command()
+def init(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Where to write it (default: where exsync looks for its config).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Write a commented starter config where exsync will find it; never overwrites.
+
+    Example: exsync init && exsync config validate
+    """
+    from exsync.accounts import write_starter
+    from exsync.config import default_config_path
+
+    target = config or default_config_path()
+    _guard(lambda: write_starter(target))
+    typer.echo(f"wrote {target}; edit it, then run: exsync config validate")
+
+
+@app.command()
 def demo(
     db: Annotated[
         Path,

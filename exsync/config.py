@@ -166,6 +166,14 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def default_config_path() -> Path:
+    """Where `exsync init` writes: $CONFIGURATION_DIRECTORY, else the XDG config directory."""
+    if os.environ.get("CONFIGURATION_DIRECTORY"):
+        return Path(os.environ["CONFIGURATION_DIRECTORY"].split(":")[0]) / "config.yaml"
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(xdg) / "exsync" / "config.yaml"
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file; raise ConfigError listing every problem."""
     path = Path(path)

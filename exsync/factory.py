@@ -18,7 +18,7 @@ import ccxt.async_support as ccxt_async
 from exsync.config import ExchangeConfig
 from exsync.credentials import Credentials
 from exsync.errors import ConfigError
-from exsync.profiles import Profile
+from exsync.profiles import Profile, profile_for
 from exsync.retry import Attempts, call, retry_after
 from exsync.store import Store
 
@@ -34,6 +34,13 @@ def check_ccxt_id(exchange: ExchangeConfig, source: str) -> None:
                 "is not an exchange ccxt knows"
             ]
         )
+
+
+def client_capabilities(exchange: ExchangeConfig) -> dict[str, Any]:
+    """ccxt's `has` for an exchange as exsync configures it (no request is sent)."""
+    profile = profile_for(exchange.ccxt_id)
+    client = getattr(ccxt, exchange.ccxt_id)({"has": dict(profile.has)} if profile.has else {})
+    return dict(client.has)
 
 
 def create_client(

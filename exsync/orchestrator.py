@@ -23,7 +23,7 @@ from exsync.datatypes import DataType, expand
 from exsync.errors import ExitCode
 from exsync.factory import check_ccxt_id, create_client, prepare_markets
 from exsync.paths import database_path
-from exsync.profiles import market_type_of, profile_for
+from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts
 from exsync.store import Store, utc_now
 from exsync.strategies import STRATEGIES, UnitContext
@@ -174,7 +174,7 @@ class ExchangePass:
 
     async def _run_units(self, data_types: list[DataType]) -> list[UnitResult]:
         profile = profile_for(self.exchange.ccxt_id)
-        market_types = _market_types(self.exchange, profile.default_market_types)
+        market_types = market_types_for(self.exchange)
         client = create_client(self.exchange, self.credentials, profile, market_types)
         started_at = utc_now()
         results = []
@@ -314,16 +314,6 @@ async def _keep_lock(store: Store, exchange: str, run_id: str, lease: float) -> 
         if not lock.renew(store, exchange, run_id, lease):
             log.warning("%s: the run lock lapsed and was taken over", exchange)
             return
-
-
-def _market_types(exchange: ExchangeConfig, defaults: tuple[str, ...]) -> tuple[str, ...]:
-    """The configured market types (or the exchange's defaults) plus those of the symbols."""
-    chosen = list(exchange.market_types or defaults)
-    for symbol in exchange.symbols:
-        kind = market_type_of(symbol)
-        if kind not in chosen:
-            chosen.append(kind)
-    return tuple(chosen)
 
 
 def _one_line(exc: BaseException, credentials: Credentials) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exsync.config import ExchangeConfig
+
 DAY_MS = 86_400_000
 
 
@@ -96,6 +98,16 @@ def profile_for(ccxt_id: str) -> Profile:
         ccxt_id=ccxt_id,
         market_params={"spot": {"type": "spot"}, "linear": {"type": "swap"}},
     )
+
+
+def market_types_for(exchange: ExchangeConfig) -> tuple[str, ...]:
+    """The configured market types (or the exchange's defaults) plus those of its symbols."""
+    chosen = list(exchange.market_types or profile_for(exchange.ccxt_id).default_market_types)
+    for symbol in exchange.symbols:
+        kind = market_type_of(symbol)
+        if kind not in chosen:
+            chosen.append(kind)
+    return tuple(chosen)
 
 
 def market_type_of(symbol: str) -> str:

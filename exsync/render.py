@@ -146,6 +146,23 @@ def rows_table(
     out.print(table)
 
 
+def accounts_table(out: Console, accounts: Sequence[Any]) -> None:
+    """`exsync exchanges`: one row per configured account."""
+    rows = [
+        {
+            "name": a.name,
+            "ccxt_id": a.ccxt_id,
+            "market_types": ",".join(a.market_types),
+            "supported": ",".join(a.supported),
+            "unsupported": ",".join(a.unsupported) or "-",
+            "credentials": a.credentials,
+        }
+        for a in accounts
+    ]
+    columns = ["name", "ccxt_id", "market_types", "supported", "unsupported", "credentials"]
+    rows_table(out, "exsync exchanges", columns, rows, "", {}, "no exchange is configured")
+
+
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout, never styled or wrapped."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,140 @@
+"""What the configured exchange accounts are and can do, checked without touching a network.
+
+Used by `exsync exchanges` and `exsync config validate|show`. Imports ccxt (to read each
+exchange class's capabilities), so the CLI imports this module only for those commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from exsync.capabilities import unsupported_reason
+from exsync.config import Config, ExchangeConfig
+from exsync.credentials import resolve
+from exsync.errors import ConfigError
+from exsync.factory import check_ccxt_id, client_capabilities
+from exsync.profiles import market_types_for
+
+
+@dataclass
+class Account:
+    """One configured account as `exsync exchanges` shows it."""
+
+    name: str
+    ccxt_id: str
+    market_types: list[str]
+    supported: list[str]
+    unsupported: dict[str, str] = field(default_factory=dict)
+    credentials: str = "none"  # present | none | the problem, never a value
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def describe(config: Config) -> list[Account]:
+    """Every configured account with its capabilities and whether its credentials resolve."""
+    accounts = []
+    for exchange in config.exchanges.values():
+        check_ccxt_id(exchange, config.source)
+        market_types = market_types_for(exchange)
+        has = client_capabilities(exchange)
+        supported, unsupported = [], {}
+        for data_type in exchange.types:
+            reason = unsupported_reason(data_type, has, market_types)
+            if reason is None:
+                supported.append(str(data_type))
+            else:
+                unsupported[str(data_type)] = reason
+        accounts.append(
+            Account(
+                name=exchange.name,
+                ccxt_id=exchange.ccxt_id,
+                market_types=list(market_types),
+                supported=supported,
+                unsupported=unsupported,
+                credentials=_credential_state(exchange, config.source),
+            )
+        )
+    return accounts
+
+
+def validate(config: Config) -> list[str]:
+    """Check what loading the YAML cannot: ccxt ids and credentials. Return warnings.
+
+    Raises ConfigError for problems that would stop a pass.
+    """
+    problems: list[str] = []
+    warnings: list[str] = []
+    for account in config.exchanges.values():
+        try:
+            check_ccxt_id(account, config.source)
+            resolve(account, config.source)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    for account in describe(config):
+        for data_type, reason in account.unsupported.items():
+            warnings.append(
+                f"{config.source}: exchanges.{account.name}.types: {data_type} is unsupported "
+                f"({reason})"
+            )
+    return warnings
+
+
+def show(config: Config) -> dict[str, Any]:
+    """The effective configuration, defaults filled in; credentials shown as *** or missing."""
+    exchanges = {}
+    for exchange in config.exchanges.values():
+        entry: dict[str, Any] = {"ccxt_id": exchange.ccxt_id}
+        refs = exchange.credentials
+        entry.update({f.name: getattr(refs, f.name) for f in fields(refs) if getattr(refs, f.name)})
+        entry["credentials"] = _credential_state(exchange, config.source)
+        entry.update(
+            {
+                "api_url": exchange.api_url,
+                "sandbox": exchange.sandbox,
+                "options": dict(exchange.options),
+                "market_types": list(market_types_for(exchange)),
+                "symbols": list(exchange.symbols),
+                "types": [str(t) for t in exchange.types],
+            }
+        )
+        entry.update(asdict(exchange.settings))
+        exchanges[exchange.name] = entry
+    return {
+        "source": config.source,
+        "database": str(config.database) if config.database else None,
+        "exchanges": exchanges,
+    }
+
+
+def starter_config() -> str:
+    """The commented starter config `exsync init` writes."""
+    return resources.files("exsync").joinpath("config.example.yaml").read_text(encoding="utf-8")
+
+
+def write_starter(path: Path) -> None:
+    """Write the starter config; refuse to overwrite an existing file."""
+    if path.exists():
+        raise ConfigError([f"{path}: already exists; not overwriting it"])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(starter_config())
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot write: {exc.strerror}"]) from None
+
+
+def _credential_state(exchange: ExchangeConfig, source: str) -> str:
+    if not exchange.credentials.any():
+        return "none"
+    try:
+        credentials = resolve(exchange, source)
+    except ConfigError as exc:
+        return "missing: " + "; ".join(p.split(": ", 2)[-1] for p in exc.problems)
+    return "***" if credentials.present else "none"

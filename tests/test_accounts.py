@@ -1,0 +1,80 @@
+"""`exsync exchanges`, `config validate|show` and `init`, through the installed entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from exsync.accounts import starter_config
+from tests.conftest import KEY, SECRET, exchange_entry, run, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def accounts_config(tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path / "c.yaml",
+        tmp_path / "x.db",
+        {
+            "bybit-main": exchange_entry("http://127.0.0.1:1"),
+            "bybit-spot": exchange_entry(
+                "http://127.0.0.1:1",
+                market_types=["spot"],
+                symbols=["BTC/USDT"],
+                api_key_env="OTHER_KEY",
+                secret_env="OTHER_SECRET",
+            ),
+        },
+    )
+
+
+def test_exchanges_lists_accounts_capabilities_and_credential_presence(tmp_path: Path):
+    done = run("exchanges", "-c", str(accounts_config(tmp_path)), "--json")
+    assert done.returncode == 0, done.stderr
+    accounts = {a["name"]: a for a in json.loads(done.stdout)}
+    assert accounts["bybit-main"]["ccxt_id"] == "bybit"
+    assert accounts["bybit-main"]["credentials"] == "***"
+    assert accounts["bybit-main"]["unsupported"] == {}
+    assert accounts["bybit-spot"]["unsupported"] == {
+        "positions": "positions need a contract market type (linear or inverse) in market_types"
+    }
+    assert accounts["bybit-spot"]["credentials"].startswith("missing: environment variable")
+    assert KEY not in done.stdout and SECRET not in done.stdout
+
+
+def test_config_validate_warns_and_fails_on_missing_credentials(tmp_path: Path):
+    config = str(accounts_config(tmp_path))
+    missing = run("config", "validate", "-c", config)
+    assert missing.returncode == 2
+    assert "exchanges.bybit-spot.api_key_env: environment variable OTHER_KEY is not set" in (
+        missing.stderr
+    )
+    fine = run("config", "validate", "-c", config, env={"OTHER_KEY": "a", "OTHER_SECRET": "b"})
+    assert fine.returncode == 0, fine.stderr
+    assert "exsync: warning: " in fine.stderr and "positions is unsupported" in fine.stderr
+
+
+def test_config_show_hides_secret_values(tmp_path: Path):
+    done = run("config", "show", "-c", str(accounts_config(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    shown = yaml.safe_load(done.stdout)
+    main = shown["exchanges"]["bybit-main"]
+    assert main["credentials"] == "***" and main["api_key_env"] == "SIM_API_KEY"
+    assert main["timeframe"] == "1h" and main["lock_lease"] == 120.0
+    assert KEY not in done.stdout and SECRET not in done.stdout
+
+
+def test_init_writes_the_starter_once(tmp_path: Path):
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    first = run("init", env=env)
+    target = tmp_path / "xdg" / "exsync" / "config.yaml"
+    assert first.returncode == 0 and target.read_text(encoding="utf-8") == starter_config()
+    second = run("init", env=env)
+    assert second.returncode == 2
+    assert second.stderr.strip() == f"exsync: error: {target}: already exists; not overwriting it"
+
+
+def test_the_packaged_starter_is_the_example_config():
+    assert starter_config() == (ROOT / "config.example.yaml").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 
 class IdSequence:
@@ -95,7 +95,7 @@ class TradeBook:
 
 
 def pick(
-    indices: Iterator[int] | range,
+    indices: Iterable[int],
     limit: int,
     newest: bool,
     match: Callable[[int], bool] | None = None,
@@ -103,6 +103,8 @@ def pick(
     """The first (oldest) or last (newest) ``limit`` matching indices, ascending."""
     if match is not None:
         indices = (i for i in indices if match(i))
+    if isinstance(indices, range) and newest:
+        return list(indices[len(indices) - limit :]) if limit else []
     if not newest:
         found = []
         for i in indices:
@@ -110,7 +112,5 @@ def pick(
             if len(found) == limit:
                 break
         return found
-    if isinstance(indices, range):
-        return list(indices[-limit:]) if limit else []
     tail = list(indices)
     return tail[-limit:] if limit else []

@@ -1,4 +1,4 @@
-"""Run the simulator standalone: ``python -m exsync.simulator --port 8900 --seed 1``."""
+"""Run a simulator standalone: ``python -m exsync.simulator [--exchange binance] --port 8900``."""
 
 from __future__ import annotations
 
@@ -6,15 +6,20 @@ import argparse
 import contextlib
 import threading
 
+from .binance import BinanceSimulator
 from .scenario import Scenario
 from .server import BybitSimulator
+
+SIMULATORS = {"bybit": BybitSimulator, "binance": BinanceSimulator}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, start the simulator, print its URL and serve until Ctrl-C."""
     parser = argparse.ArgumentParser(
-        prog="python -m exsync.simulator", description="Simulated Bybit v5 REST exchange."
+        prog="python -m exsync.simulator",
+        description="Simulated exchange (Bybit v5, or Binance spot + USD-M futures).",
     )
+    parser.add_argument("--exchange", choices=sorted(SIMULATORS), default="bybit")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=1)
@@ -30,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         history_days=args.history_days,
         candle_days=args.candle_days,
     )
-    simulator = BybitSimulator(
+    simulator = SIMULATORS[args.exchange](
         scenario, api_key=args.api_key, secret=args.secret, host=args.host, port=args.port
     )
     with simulator:

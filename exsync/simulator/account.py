@@ -31,6 +31,12 @@ def updated_key(order: Order) -> Key:
     return order.updated, order.uid
 
 
+def ccxt_symbol(inst: Instrument) -> str:
+    """The unified ccxt symbol of a market ("BTC/USDT", "BTC/USDT:USDT", "BTC/USD:BTC")."""
+    symbol = f"{inst.base}/{inst.quote}"
+    return symbol if inst.category == "spot" else f"{symbol}:{inst.settle}"
+
+
 def normalise_side(side: str) -> str:
     """Accept "Buy", "BUY", "buy", "long" (and the sell forms) as the record's "Buy"/"Sell"."""
     lowered = side.lower()
@@ -153,6 +159,16 @@ class AccountState:
                 for inst in insts:
                     names.update((inst.base, inst.quote))
             return sorted(names)
+
+    def _expected_positions(self) -> list[tuple[str, str, float, float]]:
+        """Open positions as sorted (ccxt symbol, "long"|"short", contracts, entry price)."""
+        rows = []
+        for position in self._positions.values():
+            inst = position.instrument
+            side = "long" if position.side == "Buy" else "short"
+            qty, entry = inst.qty_of(position.size_lots), inst.price_of(position.entry_ticks)
+            rows.append((ccxt_symbol(inst), side, qty, entry))
+        return sorted(rows)
 
     # ------------------------------------------------------------------ mutations
 

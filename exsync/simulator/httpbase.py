@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 from .scenario import Scenario
@@ -134,6 +134,10 @@ class BaseSimulator(Generic[S]):
 
     #: Prefix of the server thread's name.
     name = "simulator"
+    #: Paths serving each role ("markets", "balance", "positions", "open_orders",
+    #: "closed_orders", "trades", "ohlcv", "tickers", "time"), spot first, so tests can
+    #: script faults or count requests without knowing the exchange.
+    paths: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(
         self,

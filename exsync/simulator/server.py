@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import time
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from .endpoints import ROUTES, ApiError, Params, Route
@@ -46,6 +46,17 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
     """
 
     name = "bybit-simulator"
+    paths: ClassVar[dict[str, tuple[str, ...]]] = {
+        "markets": ("/v5/market/instruments-info",),
+        "balance": ("/v5/account/wallet-balance",),
+        "positions": ("/v5/position/list",),
+        "open_orders": ("/v5/order/realtime",),
+        "closed_orders": ("/v5/order/history",),
+        "trades": ("/v5/execution/list",),
+        "ohlcv": ("/v5/market/kline",),
+        "tickers": ("/v5/market/tickers",),
+        "time": ("/v5/market/time",),
+    }
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .account import AccountState, Key, created_key, updated_key
+from .account import AccountState, Key, ccxt_symbol, created_key, updated_key
 from .market import (
     DAY_MS,
     Instrument,
@@ -32,6 +32,14 @@ from .scenario import Generated
 from .views import ticker_row, wallet_entry
 
 T = TypeVar("T")
+# ccxt's unified status of a finished Bybit order.
+_CCXT_STATUS = {
+    "Filled": "closed",
+    "PartiallyFilledCanceled": "closed",
+    "Cancelled": "canceled",
+    "Deactivated": "canceled",
+    "Rejected": "rejected",
+}
 
 
 def _page(
@@ -140,6 +148,52 @@ class ExchangeState(AccountState):
         """One candle exactly as /v5/market/kline serves it."""
         inst = self._resolve(symbol_id, category, ("spot", "linear", "inverse"))
         return kline_row(self.seed, self.prices, inst, interval, open_time_ms)
+
+    def expected(self) -> dict[str, Any]:
+        """What a correct sync of this account holds right now, in ccxt's unified terms.
+
+        Same keys as the Binance simulator's ``expected()``:
+
+        - ``balances``: {coin: total} of ``fetch_balance()`` (the unified wallet's
+          walletBalance), zeros left out; ``futures_balances``: {} (no separate wallet).
+        - ``positions``: sorted (ccxt symbol, "long"|"short", contracts, entry price).
+        - ``open_order_ids``: every resting order id; ``open_orders``: per category.
+        - ``closed_orders``: {category: {id: ccxt status}} of finished orders order/history
+          still returns (unfilled cancellations go after 24 hours; ccxt calls a partly
+          filled cancellation "closed").
+        - ``execution_ids``: {category: {execId: execTime ms}}; ``symbols``: {category:
+          [ccxt symbols]}. Categories: those listing markets among spot, linear, inverse.
+        """
+        with self.lock:
+            cutoff = self.now_ms() - DAY_MS
+            categories = self.categories()
+            open_orders: dict[str, set[str]] = {c: set() for c in categories}
+            closed: dict[str, dict[str, str]] = {c: {} for c in categories}
+            for order in self._orders:
+                category = order.instrument.category
+                if order.is_open:
+                    open_orders[category].add(order.order_id)
+                elif not (order.status in UNFILLED_END_STATUSES and order.updated < cutoff):
+                    closed[category][order.order_id] = _CCXT_STATUS.get(order.status, "closed")
+            return {
+                "balances": {c: v for c, v in self._balances.items() if v},
+                "futures_balances": {},
+                "positions": self._expected_positions(),
+                "open_order_ids": set().union(*open_orders.values()),
+                "open_orders": open_orders,
+                "closed_orders": closed,
+                "execution_ids": {
+                    c: {
+                        row["execId"]: int(row["execTime"])
+                        for row in (
+                            self._exec_row(self._executions[c], i)
+                            for i in range(len(self._executions[c]))
+                        )
+                    }
+                    for c in categories
+                },
+                "symbols": {c: [ccxt_symbol(i) for i in self.instruments[c]] for c in categories},
+            }
 
     # ------------------------------------------------------------------ queries (server side)
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import math
 import time
+from typing import ClassVar
 from urllib.parse import parse_qsl
 
 from ..httpbase import BaseSimulator, Fault, Handler, Reply, json_reply
@@ -51,6 +52,17 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
     """
 
     name = "binance-simulator"
+    paths: ClassVar[dict[str, tuple[str, ...]]] = {
+        "markets": ("/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo"),
+        "balance": ("/api/v3/account", "/fapi/v3/account"),
+        "positions": ("/fapi/v3/positionRisk",),
+        "open_orders": ("/api/v3/openOrders", "/fapi/v1/openOrders"),
+        "closed_orders": ("/api/v3/allOrders", "/fapi/v1/allOrders"),
+        "trades": ("/api/v3/myTrades", "/fapi/v1/userTrades"),
+        "ohlcv": ("/api/v3/klines", "/fapi/v1/klines"),
+        "tickers": ("/api/v3/ticker/24hr", "/fapi/v1/ticker/24hr"),
+        "time": ("/api/v3/time", "/fapi/v1/time"),
+    }
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Iterable
 from typing import Any
 
-from ..account import AccountState, created_key, updated_key
+from ..account import AccountState, ccxt_symbol, created_key, updated_key
 from ..market import DAY_MS, Instrument, candle_ceil, candle_floor, candle_next, mix, text_id
 from ..records import Order, Position
 from ..scenario import Generated
@@ -35,12 +35,6 @@ FUTURES_RETENTION_MS = 90 * DAY_MS
 _FUTURES_ASSETS = ("USDT", "USDC", "BTC", "BNB", "ETH", "FDUSD")
 _UNFILLED_END = frozenset({"Cancelled", "Rejected", "Deactivated"})
 _CCXT_STATUS = {"FILLED": "closed", "CANCELED": "canceled", "REJECTED": "rejected"}
-
-
-def ccxt_symbol(inst: Instrument) -> str:
-    """The unified ccxt symbol of a market ("BTC/USDT", "BTC/USDT:USDT")."""
-    symbol = f"{inst.base}/{inst.quote}"
-    return symbol if inst.category == "spot" else f"{symbol}:{inst.settle}"
 
 
 class BinanceState(AccountState):
@@ -249,12 +243,6 @@ class BinanceState(AccountState):
                 elif self.order_visible(order, now):
                     status = _CCXT_STATUS.get(render.order_status(order), "expired")
                     closed[category][order.order_id] = status
-            positions = []
-            for position in self._positions.values():
-                inst = position.instrument
-                side = "long" if position.side == "Buy" else "short"
-                qty, entry = inst.qty_of(position.size_lots), inst.price_of(position.entry_ticks)
-                positions.append((ccxt_symbol(inst), side, qty, entry))
             return {
                 "balances": {c: round(v, 8) for c, v in self._balances.items() if round(v, 8)},
                 "futures_balances": {
@@ -262,7 +250,7 @@ class BinanceState(AccountState):
                     for coin, wallet in self._futures_balances.items()
                     if round(wallet + upl.get(coin, 0.0), 8)
                 },
-                "positions": sorted(positions),
+                "positions": self._expected_positions(),
                 "open_order_ids": set().union(*open_orders.values()),
                 "open_orders": open_orders,
                 "closed_orders": closed,

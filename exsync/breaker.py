@@ -190,4 +190,7 @@ def _get(store: Store, exchange: str, data_type: str) -> dict[str, Any] | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
+    # Stored times compare as text: every one must carry the same UTC offset.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

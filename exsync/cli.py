@@ -7,9 +7,9 @@ ccxt is imported only by the commands that talk to an exchange (`sync`, `demo`).
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -44,8 +44,26 @@ DbOption = Annotated[
     typer.Option("--db", help="Database file (default: the config's `database`).", dir_okay=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+MetricsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--metrics-file",
+        help="Write Prometheus textfile-collector metrics here after each pass "
+        "(default: the config's metrics_file).",
+        dir_okay=False,
+    ),
+]
 ExchangeFilter = Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")]
 TypeFilter = Annotated[DataType | None, typer.Option("--type", "-t", help="Only this type.")]
+
+
+class LogFormat(StrEnum):
+    """Values of --log-format."""
+
+    AUTO = "auto"
+    TEXT = "text"
+    JSON = "json"
+    JOURNAL = "journal"
 
 
 def _version(value: bool) -> None:
@@ -61,6 +79,14 @@ def main_options(
         int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="auto: journal priorities under systemd, colours on a terminal, text "
+            "otherwise; or text, json, journal.",
+        ),
+    ] = LogFormat.AUTO,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -70,13 +96,9 @@ def main_options(
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
-    level = logging.ERROR if quiet else levels[min(verbose, 2)]
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # ccxt's own debug output includes request headers: it never goes below WARNING.
-    logging.getLogger("ccxt").setLevel(max(level, logging.WARNING))
+    from exsync.logs import setup_logging
+
+    setup_logging(verbose, quiet, log_format.value)
 
 
 @app.command()
@@ -97,6 +119,7 @@ def sync(
             "instead of skipping it.",
         ),
     ] = None,
+    metrics_file: MetricsOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -109,12 +132,81 @@ def sync(
 
     wait_seconds = _duration(wait, "--wait") if wait else 0.0
     cfg = _guard(lambda: _load(config, required=True))
-    synchronizer = Synchronizer(cfg, db)
+    synchronizer = Synchronizer(cfg, db, metrics_file=metrics_file)
     result = _guard(
         lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
     )
     pass_summary(console(), result.run_id, result.units, result.seconds)
     raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def run(
+    every: Annotated[str, typer.Option("--every", help="Start a pass every DURATION, e.g. 5m.")],
+    exchange: Annotated[
+        list[str] | None,
+        typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
+    ] = None,
+    data_type: Annotated[
+        list[DataType] | None,
+        typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
+    ] = None,
+    metrics_file: MetricsOption = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run passes in the foreground, one every DURATION, for hosts without a scheduler.
+
+    Passes never overlap. SIGTERM or Ctrl-C lets the pass in flight finish, then exits 0;
+    a second one stops at once.
+
+    Example: exsync run --every 5m
+    """
+    from exsync.loop import run_every
+    from exsync.orchestrator import Synchronizer
+    from exsync.render import console, pass_summary
+
+    seconds = _duration(every, "--every")
+    if seconds <= 0:
+        _usage("--every: must be greater than zero")
+    cfg = _guard(lambda: _load(config, required=True))
+    synchronizer = Synchronizer(cfg, db, metrics_file=metrics_file)
+    out = console()
+    _guard(
+        lambda: run_every(
+            lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL]),
+            seconds,
+            lambda result: pass_summary(out, result.run_id, result.units, result.seconds),
+        )
+    )
+
+
+@app.command()
+def check(
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-age",
+            help="Stale after DURATION (default: each exchange's stale_after).",
+        ),
+    ] = None,
+    exchange: ExchangeFilter = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """For monitoring: exit 0 OK, 1 WARNING, 2 CRITICAL, with one line naming every stale
+    unit and open breaker (Nagios plugin convention).
+
+    Example: exsync check --max-age 30m --exchange bybit
+    """
+    from exsync.health import check as check_health
+
+    seconds = _duration(max_age, "--max-age") if max_age else None
+    cfg = _guard(lambda: _load(config, required=False))
+    with _guard(lambda: _open_store(cfg, db)) as store:
+        code, line = _guard(lambda: check_health(store, cfg, seconds, exchange))
+    typer.echo(line)
+    raise typer.Exit(int(code))
 
 
 @app.command()
@@ -135,8 +227,13 @@ def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = 
         status_table(console(), statuses)
 
 
-@app.command()
+history_app = typer.Typer(help="Show or prune the sync history.", rich_markup_mode=None)
+app.add_typer(history_app, name="history")
+
+
+@history_app.callback(invoke_without_command=True)
 def history(
+    ctx: typer.Context,
     exchange: ExchangeFilter = None,
     data_type: TypeFilter = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many rows.")] = 50,
@@ -148,6 +245,8 @@ def history(
 
     Example: exsync history --exchange bybit --type trades --limit 10
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from exsync.render import console, history_table, print_json
     from exsync.status import history as load_history
 
@@ -160,6 +259,34 @@ def history(
         print_json(rows)
     else:
         history_table(console(), rows)
+
+
+@history_app.command("prune")
+def history_prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Delete history older than DURATION, e.g. 90d.")
+    ],
+    only_runs: Annotated[
+        bool,
+        typer.Option("--only-runs", help="Keep balance_snapshots (the portfolio history)."),
+    ] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Delete old sync_runs and balance_snapshots rows; each unit's latest row stays.
+
+    The file shrinks only after `sqlite3 exsync.db VACUUM`; freed pages are reused anyway.
+
+    Example: exsync history prune --older-than 90d
+    """
+    from exsync.housekeeping import PRUNABLE, prune
+
+    seconds = _duration(older_than, "--older-than")
+    tables = ("sync_runs",) if only_runs else PRUNABLE
+    cfg = _guard(lambda: _load(config, required=False))
+    with _guard(lambda: _open_store(cfg, db)) as store:
+        removed = _guard(lambda: prune(store, seconds, tables=tables))
+    typer.echo(", ".join(f"{table}: {count} row(s) deleted" for table, count in removed.items()))
 
 
 breaker_app = typer.Typer(help="Show, reset or trip the circuit breakers.", rich_markup_mode=None)
@@ -364,8 +491,9 @@ def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
         if required:
             raise ConfigError(
                 [
-                    "no config file: pass --config, set $EXSYNC_CONFIG or create "
-                    "~/.config/exsync/config.yaml (see config.example.yaml)"
+                    "no config file: pass --config, set $EXSYNC_CONFIG, or create "
+                    "$CONFIGURATION_DIRECTORY/config.yaml (systemd: /etc/exsync/config.yaml) "
+                    "or ~/.config/exsync/config.yaml; `exsync init` writes a starter"
                 ]
             )
         return None

@@ -119,6 +119,8 @@ class Config:
     database: Path | None
     defaults: Settings
     exchanges: dict[str, ExchangeConfig]
+    metrics_file: Path | None = None
+    retention: float | None = None
 
     def exchange(self, name: str) -> ExchangeConfig:
         """Return the named exchange or raise a ConfigError naming the known ones."""
@@ -136,7 +138,7 @@ _EXCHANGE_KEYS = (
     | _CREDENTIAL_KEYS
     | _SETTING_NAMES
 )
-_TOP_KEYS = {"database", "defaults", "exchanges"}
+_TOP_KEYS = {"database", "defaults", "exchanges", "metrics_file", "retention"}
 
 
 class _Problems:
@@ -213,6 +215,22 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
         else:
             problems.add("database", "must be a file path")
 
+    metrics_file = None
+    if data.get("metrics_file") is not None:
+        if isinstance(data["metrics_file"], str) and data["metrics_file"].strip():
+            metrics_file = Path(os.path.expanduser(data["metrics_file"]))
+        else:
+            problems.add("metrics_file", "must be a file path")
+    retention = None
+    if data.get("retention") is not None:
+        try:
+            retention = parse_duration(data["retention"])
+        except (ValueError, TypeError) as exc:
+            problems.add("retention", str(exc) or "expected a duration such as 90d")
+        else:
+            if retention <= 0:
+                problems.add("retention", "must be greater than zero")
+
     defaults = _parse_settings(data.get("defaults"), "defaults", Settings(), problems, True)
 
     exchanges: dict[str, ExchangeConfig] = {}
@@ -229,7 +247,14 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
 
     if problems.lines:
         raise ConfigError(problems.lines)
-    return Config(source=source, database=database, defaults=defaults, exchanges=exchanges)
+    return Config(
+        source=source,
+        database=database,
+        defaults=defaults,
+        exchanges=exchanges,
+        metrics_file=metrics_file,
+        retention=retention,
+    )
 
 
 def _parse_settings(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from exsync.config import ExchangeConfig
 from exsync.errors import ConfigError
+from exsync.logs import redact
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,9 @@ def _file_key(key_path: str) -> str:
     return key_path if key_path.endswith("_credential") else f"{key_path}_file"
 
 
-_SIGNATURE = re.compile(r"(?i)((?:signature|sign|apikey|api_key)=)[^&\s\"']+")
-
-
 def scrub(message: str, credentials: Credentials) -> str:
     """Replace credentials and request signatures that slipped into a message with ***."""
     for value in credentials.values():
         if len(value) >= 4:
             message = message.replace(value, "***")
-    return _SIGNATURE.sub(r"\1***", message)
+    return redact(message)

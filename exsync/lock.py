@@ -80,4 +80,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
+    # Stored times compare as text: every one must carry the same UTC offset.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

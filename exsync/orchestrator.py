@@ -22,6 +22,9 @@ from exsync.credentials import Credentials, resolve, scrub
 from exsync.datatypes import DataType, expand
 from exsync.errors import ExitCode
 from exsync.factory import check_ccxt_id, create_client, prepare_markets
+from exsync.housekeeping import prune
+from exsync.logs import register_secret
+from exsync.metrics import render_metrics, write_metrics
 from exsync.paths import database_path
 from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts
@@ -77,9 +80,16 @@ class Synchronizer:
     >>> result.exit_code
     """
 
-    def __init__(self, config: Config, db_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db_path: str | Path | None = None,
+        metrics_file: str | Path | None = None,
+    ) -> None:
         self.config = config
         self.db_path = database_path(config, db_path)
+        metrics = metrics_file or config.metrics_file
+        self.metrics_file = Path(metrics) if metrics else None
 
     def sync(
         self,
@@ -107,6 +117,8 @@ class Synchronizer:
         for exchange in selected:
             check_ccxt_id(exchange, self.config.source)
             credentials = resolve(exchange, self.config.source)
+            for value in credentials.values():
+                register_secret(value)
             plans.append((exchange, credentials, expand(requested, exchange.types)))
         started = time.monotonic()
         result = PassResult(run_id=_new_run_id())
@@ -118,6 +130,7 @@ class Synchronizer:
                     for exchange, credentials, data_types in plans
                 )
             )
+            self._after_pass(store)
         for units in outcomes:
             result.units.extend(units)
         result.seconds = time.monotonic() - started
@@ -128,6 +141,21 @@ class Synchronizer:
             *(sum(u.status == s for u in result.units) for s in ("ok", "failed", "skipped")),
         )
         return result
+
+    def _after_pass(self, store: Store) -> None:
+        """Housekeeping and metrics; their failures are logged, never the pass's outcome."""
+        if self.config.retention:
+            try:
+                removed = prune(store, self.config.retention)
+            except Exception as exc:
+                log.warning("retention: could not prune the history: %s", exc)
+            else:
+                log.info("retention: %s", removed)
+        if self.metrics_file:
+            try:
+                write_metrics(self.metrics_file, render_metrics(store, self.config))
+            except Exception as exc:
+                log.warning("metrics: could not write %s: %s", self.metrics_file, exc)
 
 
 @dataclass

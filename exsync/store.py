@@ -87,13 +87,19 @@ class Store:
         try:
             yield self
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise DatabaseError(f"{self.path}: {_describe(exc)}") from None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (disk full, I/O error): a second ROLLBACK
+        # would raise and hide the error that matters.
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     # -- generic writes (call inside `transaction()`) ------------------------------------
 

@@ -242,7 +242,7 @@ def _history_db(path: Path, passes: int) -> Path:
                 [(run_id, t, moment, moment) for t in types],
             )
             conn.executemany(
-                "INSERT INTO balance_snapshots VALUES ('bybit', ?, ?, 1.0, 0.0, 1.0, ?)",
+                "INSERT INTO balance_snapshots VALUES ('bybit', ?, 'unified', ?, 1.0, 0.0, 1.0, ?)",
                 [(run_id, asset, moment) for asset in ("USDT", "BTC", "ETH", "SOL")],
             )
         for t in types:

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt
 import ccxt.async_support as ccxt_async
@@ -100,7 +101,7 @@ def _instrument(client: Any) -> None:
         last_headers.update(headers or {})
         try:
             result = handle_errors(code, reason, url, method, *rest)
-        except ccxt.RateLimitExceeded as exc:
+        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
             exc.retry_after = retry_after(last_headers, int(time.time() * 1000))  # type: ignore[attr-defined]
             raise
         if 200 <= code < 300 and response is None and body not in (None, ""):
@@ -110,7 +111,7 @@ def _instrument(client: Any) -> None:
     def checked_status(*args: Any) -> Any:
         try:
             return handle_status(*args)
-        except ccxt.RateLimitExceeded as exc:
+        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
             exc.retry_after = retry_after(last_headers, int(time.time() * 1000))  # type: ignore[attr-defined]
             raise
 
@@ -164,10 +165,16 @@ async def prepare_markets(
 
 
 def _replace_urls(urls: Any, base: str) -> Any:
-    """Point every API base URL ccxt knows for the exchange at `base`."""
+    """Point every API base URL ccxt knows for the exchange at `base`, keeping its path.
+
+    Binance's bases carry the API version in the path (`.../api/v3`, `.../fapi/v1`);
+    Bybit's are bare hosts. Only scheme and host are replaced.
+    """
     if isinstance(urls, dict):
         return {key: _replace_urls(value, base) for key, value in urls.items()}
-    return base
+    if not isinstance(urls, str):
+        return urls
+    return base.rstrip("/") + urlsplit(urls).path.rstrip("/")
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,14 @@ class Profile:
     default_market_types: tuple[str, ...] = ("spot",)
     #: longest span one trades/orders history query may cover (None: unlimited)
     history_window_ms: int | None = None
+    #: the same per market type, where they differ (Binance: spot 24 h, futures 7 days)
+    history_windows: dict[str, int] = field(default_factory=dict)
+    #: own trades and order history can only be asked per symbol (no account-wide query)
+    history_per_symbol: bool = False
+    #: wallets that hold balances: name -> (market type that needs it or None, ccxt params)
+    wallets: dict[str, tuple[str | None, dict[str, Any]]] = field(
+        default_factory=lambda: {"main": (None, {})}
+    )
     #: page sizes the exchange allows at most, per kind of request
     page_size: dict[str, int] = field(default_factory=dict)
     #: request parameter carrying the next-page cursor, and where ccxt leaves it in `info`
@@ -47,10 +55,15 @@ class Profile:
     def ccxt_options(self, market_types: tuple[str, ...]) -> dict[str, Any]:
         """ccxt options for a client syncing `market_types`."""
         options = dict(self.options)
-        if self.ccxt_id == "bybit":
-            # Loading only the market types in use saves the option and PreLaunch requests.
+        if self.ccxt_id in ("bybit", "binance"):
+            # Loading only the market types in use saves the option, margin and PreLaunch
+            # requests of a full load.
             options["fetchMarkets"] = {"types": list(market_types)}
         return options
+
+    def window_ms(self, market_type: str) -> int | None:
+        """The longest span of one history query for a market type."""
+        return self.history_windows.get(market_type, self.history_window_ms)
 
     def page(self, kind: str, default: int = 100) -> int:
         """The page size for a kind of request ('trades', 'orders', 'open_orders', ...)."""
@@ -82,6 +95,7 @@ BYBIT = Profile(
     # the first balance call.
     options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
     has={"fetchCurrencies": False},
+    wallets={"unified": (None, {})},
     # ccxt paces every v5 read (cost 5) at 10 per second. Bybit documents 600 requests per
     # 5 s per IP and 50 per second per account for each of the order, execution, position
     # and wallet endpoints exsync reads: 5 ms per cost unit is 40 per second in all, inside
@@ -89,7 +103,29 @@ BYBIT = Profile(
     rate_limit_ms=5,
 )
 
-PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT,)}
+BINANCE = Profile(
+    ccxt_id="binance",
+    default_market_types=("spot", "linear"),
+    # myTrades and allOrders answer at most 24 h (spot) or 7 days (USD-M) per query, and
+    # only for one symbol: there is no account-wide history.
+    history_windows={"spot": DAY_MS, "linear": 7 * DAY_MS},
+    history_per_symbol=True,
+    page_size={"trades": 1000, "orders": 1000, "ohlcv": 1000},
+    # No page cursor: a full page is followed from its last row's time (see UnitContext.pages).
+    window_params=("startTime", "endTime"),
+    market_params={"spot": {"type": "spot"}, "linear": {"type": "future"}},
+    options={
+        "fetchMargins": False,
+        "fetchCurrencies": False,
+        # Account-wide open orders cost more weight; exsync asks once per pass, not per symbol.
+        "fetchOpenOrders": {"warnWithoutSymbol": False},
+    },
+    has={"fetchCurrencies": False},
+    # The spot and USD-M futures wallets are separate.
+    wallets={"spot": ("spot", {"type": "spot"}), "futures": ("linear", {"type": "future"})},
+)
+
+PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT, BINANCE)}
 
 
 def profile_for(ccxt_id: str) -> Profile:

@@ -158,44 +158,46 @@ class Pending:
 
 
 async def sync_balances(ctx: UnitContext) -> int:
-    """Latest balance per asset; assets no longer held are deleted; a snapshot per pass."""
-    balance = await ctx.call("fetch_balance")
+    """Latest balance per wallet and asset; assets no longer held are deleted; a snapshot
+    per pass. Exchanges with separate wallets (Binance spot and futures) have one each."""
+    wallets = [
+        (name, params)
+        for name, (market_type, params) in ctx.profile.wallets.items()
+        if market_type is None or market_type in ctx.market_types
+    ]
+    balances = await asyncio.gather(*(ctx.call("fetch_balance", dict(p)) for _, p in wallets))
     now = utc_now()
-    totals = balance.get("total") or {}
     rows = []
-    for asset, total in sorted(totals.items()):
-        if total is None or float(total) == 0.0:
-            continue
-        rows.append(
-            {
-                "exchange": ctx.name,
-                "asset": asset,
-                "free": _num((balance.get("free") or {}).get(asset)),
-                "used": _num((balance.get("used") or {}).get(asset)),
-                "total": _num(total),
-                "run_id": ctx.run_id,
-                "synced_at": now,
-            }
-        )
-    held = [r["asset"] for r in rows]
+    for (wallet, _), balance in zip(wallets, balances, strict=True):
+        for asset, total in sorted((balance.get("total") or {}).items()):
+            if total is None or float(total) == 0.0:
+                continue
+            rows.append(
+                {
+                    "exchange": ctx.name,
+                    "wallet": wallet,
+                    "asset": asset,
+                    "free": _num((balance.get("free") or {}).get(asset)),
+                    "used": _num((balance.get("used") or {}).get(asset)),
+                    "total": _num(total),
+                    "run_id": ctx.run_id,
+                    "synced_at": now,
+                }
+            )
+    held = [f"{r['wallet']}\x1f{r['asset']}" for r in rows]
 
     def finish(store: Store) -> None:
         marks = ",".join("?" * len(held))
         store.execute(
-            f"DELETE FROM balances WHERE exchange = ? AND asset NOT IN ({marks})",
+            f"DELETE FROM balances WHERE exchange = ? "
+            f"AND wallet || char(31) || asset NOT IN ({marks})",
             [ctx.name, *held],
         )
 
     pending = Pending(ctx.store)
     pending.add("balances", rows)
-    pending.add(
-        "balance_snapshots",
-        [
-            {k: r[k] for k in ("exchange", "run_id", "asset", "free", "used", "total")}
-            | {"taken_at": now}
-            for r in rows
-        ],
-    )
+    columns = ("exchange", "run_id", "wallet", "asset", "free", "used", "total")
+    pending.add("balance_snapshots", [{k: r[k] for k in columns} | {"taken_at": now} for r in rows])
     pending.flush(finish)
     return len(rows)
 
@@ -267,8 +269,10 @@ async def sync_positions(ctx: UnitContext) -> int:
 async def sync_orders(ctx: UnitContext) -> int:
     """Open orders, plus every order closed since the last pass with its final status.
 
-    An order the copy holds as open that is neither open on the exchange nor in its
-    history any more gets status 'unknown' (Bybit keeps fully cancelled orders for 24 h).
+    An order the copy holds as open that is neither open on the exchange nor in the history
+    just read is looked up by id where the exchange allows it (its history windows follow
+    creation time); otherwise it gets status 'unknown' (Bybit keeps fully cancelled orders
+    for 24 h only).
     """
     open_orders: list[dict[str, Any]] = []
 
@@ -285,34 +289,70 @@ async def sync_orders(ctx: UnitContext) -> int:
     # is written after them.
     pending = Pending(ctx.store)
     pending.add("orders", (_order_row(ctx, o) for o in open_orders))
+    seen: set[tuple[str, str]] = set()
+
+    def history_row(order: dict[str, Any]) -> dict[str, Any]:
+        row = _order_row(ctx, order)
+        seen.add((row["symbol"], row["id"]))
+        return row
+
     await asyncio.gather(
         *(
             walk_history(
                 ctx,
                 pending,
-                stream=f"orders:{market_type}",
+                stream=stream,
+                symbol=symbol,
+                market_type=market_type,
                 method=order_history_method(ctx.client.has),
-                params=ctx.params_for(market_type),
                 limit=ctx.profile.page("orders", 50),
                 table="orders",
-                to_row=lambda order: _order_row(ctx, order),
+                to_row=history_row,
                 timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
             )
-            for market_type in ctx.market_types
+            for stream, symbol, market_type in history_streams(ctx, "orders")
         )
     )
-    open_ids = [o["id"] for o in open_orders]
+    current = {(o["symbol"], str(o["id"])) for o in open_orders} | seen
+    vanished = [
+        (symbol, order_id)
+        for symbol, order_id in ctx.store.execute(
+            "SELECT symbol, id FROM orders WHERE exchange = ? AND status = 'open'", [ctx.name]
+        ).fetchall()
+        if (symbol, order_id) not in current
+    ]
+    if vanished and ctx.profile.history_per_symbol and ctx.client.has.get("fetchOrder"):
+        found = await asyncio.gather(
+            *(ctx.call("fetch_order", order_id, symbol) for symbol, order_id in vanished)
+        )
+        pending.add("orders", (_order_row(ctx, order) for order in found))
+        vanished = []
 
     def finish(store: Store) -> None:
-        marks = ",".join("?" * len(open_ids))
-        store.execute(
-            f"UPDATE orders SET status = 'unknown', synced_at = ? WHERE exchange = ? "
-            f"AND status = 'open' AND id NOT IN ({marks})",
-            [utc_now(), ctx.name, *open_ids],
-        )
+        for symbol, order_id in vanished:
+            store.execute(
+                "UPDATE orders SET status = 'unknown', synced_at = ? "
+                "WHERE exchange = ? AND symbol = ? AND id = ?",
+                [utc_now(), ctx.name, symbol, order_id],
+            )
 
     pending.flush(finish)
     return pending.written
+
+
+def history_streams(ctx: UnitContext, kind: str) -> list[tuple[str, str | None, str]]:
+    """(stream, symbol or None, market type) of each history stream of a unit.
+
+    Account-wide where the exchange allows it, else one stream per configured symbol.
+    """
+    if not ctx.profile.history_per_symbol:
+        return [(f"{kind}:{t}", None, t) for t in ctx.market_types]
+    streams = []
+    for symbol in ctx.exchange.symbols:
+        market_type = market_type_of(symbol)
+        if market_type in ctx.market_types:
+            streams.append((f"{kind}:{market_type}:{symbol}", symbol, market_type))
+    return streams
 
 
 def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
@@ -351,15 +391,16 @@ async def sync_trades(ctx: UnitContext) -> int:
             walk_history(
                 ctx,
                 pending,
-                stream=f"trades:{market_type}",
+                stream=stream,
+                symbol=symbol,
+                market_type=market_type,
                 method="fetch_my_trades",
-                params=ctx.params_for(market_type),
                 limit=ctx.profile.page("trades", 100),
                 table="trades",
                 to_row=lambda trade: _trade_row(ctx, trade),
                 timestamp=lambda trade: trade.get("timestamp"),
             )
-            for market_type in ctx.market_types
+            for stream, symbol, market_type in history_streams(ctx, "trades")
         )
     )
     pending.flush()
@@ -391,8 +432,9 @@ async def walk_history(
     pending: Pending,
     *,
     stream: str,
+    symbol: str | None,
+    market_type: str,
     method: str,
-    params: dict[str, Any],
     limit: int,
     table: str,
     to_row: Callable[[dict[str, Any]], dict[str, Any]],
@@ -411,7 +453,8 @@ async def walk_history(
         start = parse_since(settings.trades_since, ctx.now_ms)
     else:
         start = max(0, cursor - int(settings.overlap * 1000))
-    window = ctx.profile.history_window_ms or max(ctx.now_ms - start, DAY_MS)
+    params = ctx.params_for(market_type) if symbol is None else {}
+    window = ctx.profile.window_ms(market_type) or max(ctx.now_ms - start, DAY_MS)
     bounds = []
     window_start = start
     while window_start <= ctx.now_ms:
@@ -436,7 +479,7 @@ async def walk_history(
             since = window_start
         seen = 0
         async with gate:
-            async for page in ctx.pages(method, None, since, params=window_params, limit=limit):
+            async for page in _window_pages(ctx, method, symbol, since, window_params, limit):
                 pending.add(table, (to_row(item) for item in page))
                 seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
                 if pending.size() >= FLUSH_ROWS:
@@ -461,6 +504,36 @@ async def walk_history(
     except ExceptionGroup as failed:
         # The first failure is the unit's error; the group cancelled the other windows.
         raise failed.exceptions[0] from None
+
+
+async def _window_pages(
+    ctx: UnitContext,
+    method: str,
+    symbol: str | None,
+    since: int | None,
+    params: dict[str, Any],
+    limit: int,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The pages of one history window.
+
+    With a page cursor (Bybit) the cursor is followed. Without one (Binance) a full page is
+    followed by asking again from its newest row's time: rows of that millisecond come
+    twice and are upserted once.
+    """
+    if ctx.profile.cursor_param or not ctx.profile.window_params:
+        async for page in ctx.pages(method, symbol, since, params=params, limit=limit):
+            yield page
+        return
+    start_key = ctx.profile.window_params[0]
+    while True:
+        page = await ctx.call(method, symbol, since, limit, params)
+        yield page
+        stamps = [row["timestamp"] for row in page if row.get("timestamp")]
+        if len(page) < limit or not stamps:
+            return
+        # A page of one millisecond could not move on; step past it.
+        following = max(stamps) if max(stamps) > params[start_key] else params[start_key] + 1
+        params = params | {start_key: following}
 
 
 # -- tickers --------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def snapshot(store: Store, exchange: str, taken: datetime, assets: tuple[str, ..
         {
             "exchange": exchange,
             "run_id": f"{taken:%Y%m%dT%H%M%S}",
+            "wallet": "unified",
             "asset": asset,
             "free": 1.0,
             "used": 0.0,

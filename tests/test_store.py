@@ -41,14 +41,14 @@ def test_old_database_gains_new_columns_and_keeps_rows(tmp_path: Path) -> None:
 def test_transaction_rolls_back_rows_and_cursor_together(tmp_path: Path) -> None:
     with Store(tmp_path / "x.db") as store:
         with pytest.raises(RuntimeError), store.transaction():
-            store.upsert("trades", [{"exchange": "e", "id": "1", "price": 1.0}])
+            store.upsert("trades", [{"exchange": "e", "symbol": "X/Y", "id": "1", "price": 1.0}])
             store.set_cursor("e", "trades:spot", 123)
             raise RuntimeError("interrupted")
         assert store.execute("SELECT count(*) FROM trades").fetchone()[0] == 0
         assert store.get_cursor("e", "trades:spot") is None
         with store.transaction():
-            store.upsert("trades", [{"exchange": "e", "id": "1", "price": 1.0}])
-            store.upsert("trades", [{"exchange": "e", "id": "1", "price": 2.0}])
+            store.upsert("trades", [{"exchange": "e", "symbol": "X/Y", "id": "1", "price": 1.0}])
+            store.upsert("trades", [{"exchange": "e", "symbol": "X/Y", "id": "1", "price": 2.0}])
             store.set_cursor("e", "trades:spot", 123)
         assert store.execute("SELECT price FROM trades").fetchall() == [(2.0,)]
         assert store.get_cursor("e", "trades:spot") == 123

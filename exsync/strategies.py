@@ -487,12 +487,14 @@ async def walk_history(
         finished[index] = seen
         # Windows finish out of order; the cursor moves only over an unbroken run of finished
         # windows. Everything up to such a window's end is read, so any cursor up to there
-        # is safe; the newest row's time keeps it still when nothing new arrived, and the
-        # one-window floor keeps an idle stream from re-walking its past.
+        # is safe; the newest row's time keeps it still when nothing new arrived, and a floor
+        # about one window back keeps an idle stream from re-walking its past.
         while committable in finished:
             newest = max(newest, finished.pop(committable))
-            end = bounds[committable][1]
-            pending.move_cursor(ctx.name, stream, max(newest, end - window + 1, start))
+            # The floor is aligned to whole windows so that it moves once a window, not on
+            # every pass: a rerun when nothing changed moves no cursor.
+            floor = (bounds[committable][1] - window + 1) // window * window
+            pending.move_cursor(ctx.name, stream, max(newest, floor, start))
             committable += 1
         if pending.size() >= FLUSH_ROWS:
             pending.flush()

@@ -138,6 +138,11 @@ class AccountState:
         with self.lock:
             return self._credentials.get(api_key)
 
+    def add_api_key(self, key: str, secret: str) -> None:
+        """Accept another key as well, e.g. a second account's key on the same simulator."""
+        with self.lock:
+            self._credentials[key] = secret
+
     def set_api_key(self, key: str, secret: str) -> None:
         """Rotate credentials: afterwards only ``key`` / ``secret`` are accepted."""
         with self.lock:

@@ -399,6 +399,24 @@ def futures_open_orders(state: BinanceState, params: Params) -> Any:
     return state.query_open_orders("linear", _optional_instrument(state, "linear", params))
 
 
+def _query_order(category: str) -> Callable[[BinanceState, Params], Any]:
+    """GET /api/v3/order, /fapi/v1/order: one order of one symbol by orderId."""
+
+    def query_order(state: BinanceState, params: Params) -> Any:
+        inst = _instrument(state, category, params.require("symbol"))
+        order_id = params.integer("orderId")
+        if order_id is None:
+            raise BinanceError(-1102, "Mandatory parameter 'orderId' was not sent.")
+        found = state.query_orders(
+            category, inst, from_order_id=order_id, start=None, end=None, limit=1, newest=False
+        )
+        if not found or str(found[0]["orderId"]) != str(order_id):
+            raise BinanceError(-2013, "Order does not exist.")
+        return found[0]
+
+    return query_order
+
+
 def futures_all_orders(state: BinanceState, params: Params) -> Any:
     """/fapi/v1/allOrders: orderId cursor or a window of at most 7 days (the last 7 days
     by default). The symbol became optional on 2026-08-25."""
@@ -525,6 +543,8 @@ ROUTES: dict[str, Route] = {
     "/api/v3/account": Route(spot_account, True, "api", 20),
     "/api/v3/openOrders": Route(spot_open_orders, True, "api", _with_symbol(6, 80)),
     "/api/v3/allOrders": Route(spot_all_orders, True, "api", 20),
+    "/api/v3/order": Route(_query_order("spot"), True, "api", 4),
+    "/fapi/v1/order": Route(_query_order("linear"), True, "fapi", 1),
     "/api/v3/myTrades": Route(
         spot_my_trades, True, "api", lambda p: 5 if p.get("orderId") is not None else 20
     ),

@@ -182,3 +182,36 @@ def test_three_accounts_on_two_exchanges_in_one_pass(make_config, db_path, monke
         assert streams == [("binance",), ("bybit-main",), ("bybit-sub",)]
         keys = {q for _, p, q in bybit.requests}
         assert keys  # both bybit accounts signed their own requests (checked by the simulator)
+
+
+# A transient answer and a permanent one per exchange, in each exchange's own words.
+FAULTS = {
+    "bybit": {
+        "rate limit": {"ret_code": 10006, "ret_msg": "Too many visits!"},
+        "bad key": {"ret_code": 10003, "ret_msg": "API key is invalid."},
+    },
+    "binance": {
+        "rate limit": {"code": -1003, "msg": "Too many requests.", "status": 429},
+        "bad key": {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+    },
+}
+
+
+@pytest.mark.parametrize("fault", ["rate limit", "bad key"])
+def test_faults_on_every_exchange(exchange, fault, make_config, db_path):
+    ccxt_id, sim = exchange
+    config, _ = make_config({ccxt_id: entry(ccxt_id, sim, types=["positions"], max_tries=3)})
+    assert Synchronizer(config).sync().ok
+    path = sim.paths["positions"][0]
+    started = time.time()
+    sim.fail_next(path=path, headers={"Retry-After": "1"}, **FAULTS[ccxt_id][fault])
+    unit = Synchronizer(config).sync().units[0]
+    if fault == "rate limit":
+        assert unit.status == "ok" and unit.attempts == 2
+        retried = max(sim.request_times(path))
+        if ccxt_id == "binance":  # Binance's 429 names the wait; it is honoured
+            assert retried - started >= 0.9
+    else:
+        assert unit.status == "failed" and unit.attempts == 1
+        assert unit.error.startswith(("AuthenticationError", "PermissionDenied"))
+        assert rows(db_path, "SELECT state, failures FROM breakers") == [("closed", 1)]

@@ -29,6 +29,22 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+def _group(name: str, help: str) -> typer.Typer:
+    """A command group that prints its help when called without a command."""
+    group = typer.Typer(help=help, rich_markup_mode=None)
+    app.add_typer(group, name=name)
+
+    @group.callback(invoke_without_command=True)
+    def show_help(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(0)
+
+    show_help.__doc__ = help
+    return group
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -289,16 +305,7 @@ def history_prune(
     typer.echo(", ".join(f"{table}: {count} row(s) deleted" for table, count in removed.items()))
 
 
-breaker_app = typer.Typer(help="Show, reset or trip the circuit breakers.", rich_markup_mode=None)
-app.add_typer(breaker_app, name="breaker")
-
-
-@breaker_app.callback(invoke_without_command=True)
-def breaker_help(ctx: typer.Context) -> None:
-    """Show, reset or trip the circuit breakers."""
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
+breaker_app = _group("breaker", "Show, reset or trip the circuit breakers.")
 
 
 @breaker_app.command("show")
@@ -393,16 +400,7 @@ def exchanges(config: ConfigOption = None, json: JsonOption = False) -> None:
         accounts_table(console(), accounts)
 
 
-config_app = typer.Typer(help="Check or show the configuration.", rich_markup_mode=None)
-app.add_typer(config_app, name="config")
-
-
-@config_app.callback(invoke_without_command=True)
-def config_help(ctx: typer.Context) -> None:
-    """Check or show the configuration."""
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
+config_app = _group("config", "Check or show the configuration.")
 
 
 @config_app.command("validate")

@@ -7,11 +7,13 @@ ccxt is imported only by the commands that talk to an exchange (`sync`, `demo`).
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -119,6 +121,7 @@ def main_options(
 
 @app.command()
 def sync(
+    ctx: typer.Context,
     exchange: Annotated[
         list[str] | None,
         typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
@@ -148,10 +151,11 @@ def sync(
 
     wait_seconds = _duration(wait, "--wait") if wait else 0.0
     cfg = _guard(lambda: _load(config, required=True))
-    synchronizer = Synchronizer(cfg, db, metrics_file=metrics_file)
-    result = _guard(
-        lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
-    )
+    with _live_progress(ctx) as progress:
+        synchronizer = Synchronizer(cfg, db, metrics_file=metrics_file, progress=progress)
+        result = _guard(
+            lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
+        )
     pass_summary(console(), result.run_id, result.units, result.seconds)
     raise typer.Exit(int(result.exit_code))
 
@@ -457,6 +461,7 @@ def init(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     db: Annotated[
         Path,
         typer.Option("--db", help="Database file the demo writes.", dir_okay=False),
@@ -472,12 +477,32 @@ def demo(
     from exsync.store import Store
 
     out = console()
-    result, cfg = _guard(lambda: run_demo(db))
+    with _live_progress(ctx) as progress:
+        result, cfg = _guard(lambda: run_demo(db, progress))
     pass_summary(out, result.run_id, result.units, result.seconds)
     with _guard(lambda: Store(db)) as store:
         status_table(out, unit_statuses(store, cfg))
     out.print(f"database: {db}", markup=False)
     raise typer.Exit(int(result.exit_code))
+
+
+@contextmanager
+def _live_progress(ctx: typer.Context) -> Iterator[Any]:
+    """A live display of the units in flight, when a person is watching stderr."""
+    options = ctx.find_root().params
+    wanted = (
+        sys.stderr.isatty()
+        and not options.get("quiet")
+        and options.get("log_format") in (None, LogFormat.AUTO)
+        and not os.environ.get("JOURNAL_STREAM")
+    )
+    if not wanted:
+        yield None
+        return
+    from exsync.render import LiveProgress
+
+    with LiveProgress() as progress:
+        yield progress
 
 
 def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]

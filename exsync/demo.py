@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from exsync.config import Config, load_config
-from exsync.orchestrator import PassResult, Synchronizer
+from exsync.orchestrator import PassResult, Progress, Synchronizer
 
 DEMO_KEY = "exsync-demo-key"
 DEMO_SECRET = "exsync-demo-secret"
@@ -37,7 +37,7 @@ def demo_config(api_url: str, database: Path) -> dict[str, object]:
     }
 
 
-def run_demo(database: Path) -> tuple[PassResult, Config]:
+def run_demo(database: Path, progress: Progress | None = None) -> tuple[PassResult, Config]:
     """Start the simulator, run one full pass into `database`, stop the simulator."""
     from exsync.simulator import BybitSimulator, Scenario
 
@@ -51,5 +51,5 @@ def run_demo(database: Path) -> tuple[PassResult, Config]:
         os.environ["EXSYNC_DEMO_API_KEY"] = DEMO_KEY
         os.environ["EXSYNC_DEMO_SECRET"] = DEMO_SECRET
         config = load_config(config_path)
-        result = Synchronizer(config).sync()
+        result = Synchronizer(config, progress=progress).sync()
     return result, config

@@ -11,9 +11,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from exsync import breaker, lock
 from exsync.capabilities import unsupported_reason
@@ -45,6 +46,16 @@ class UnitResult:
     attempts: int = 0
     error: str | None = None
     seconds: float = 0.0
+
+
+class Progress(Protocol):
+    """Receives a pass's progress as it happens (e.g. a live display on a terminal)."""
+
+    def started(self, exchange: str, data_type: str) -> None: ...
+
+    def received(self, exchange: str, data_type: str, rows: int) -> None: ...
+
+    def finished(self, unit: UnitResult) -> None: ...
 
 
 @dataclass
@@ -85,8 +96,10 @@ class Synchronizer:
         config: Config,
         db_path: str | Path | None = None,
         metrics_file: str | Path | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.config = config
+        self.progress = progress
         self.db_path = database_path(config, db_path)
         metrics = metrics_file or config.metrics_file
         self.metrics_file = Path(metrics) if metrics else None
@@ -126,7 +139,9 @@ class Synchronizer:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
             outcomes = await asyncio.gather(
                 *(
-                    ExchangePass(store, result.run_id, exchange, credentials).run(data_types, wait)
+                    ExchangePass(store, result.run_id, exchange, credentials, self.progress).run(
+                        data_types, wait
+                    )
                     for exchange, credentials, data_types in plans
                 )
             )
@@ -166,6 +181,7 @@ class ExchangePass:
     run_id: str
     exchange: ExchangeConfig
     credentials: Credentials
+    progress: Progress | None = None
 
     @property
     def name(self) -> str:
@@ -256,6 +272,10 @@ class ExchangePass:
     async def _run_unit(self, ctx: UnitContext, data_type: DataType) -> UnitResult:
         started_at = utc_now()
         started = time.monotonic()
+        if self.progress is not None:
+            progress = self.progress
+            _quietly(progress.started, self.name, str(data_type))
+            ctx.on_rows = lambda rows: _quietly(progress.received, self.name, str(data_type), rows)
         try:
             records = await STRATEGIES[data_type](ctx)
         except Exception as exc:
@@ -320,7 +340,10 @@ class ExchangePass:
                     error,
                     self.exchange.settings,
                 )
-        return UnitResult(self.name, str(data_type), status, records, attempts, error, seconds)
+        unit = UnitResult(self.name, str(data_type), status, records, attempts, error, seconds)
+        if self.progress is not None:
+            _quietly(self.progress.finished, unit)
+        return unit
 
 
 async def _acquire(
@@ -342,6 +365,14 @@ async def _keep_lock(store: Store, exchange: str, run_id: str, lease: float) -> 
         if not lock.renew(store, exchange, run_id, lease):
             log.warning("%s: the run lock lapsed and was taken over", exchange)
             return
+
+
+def _quietly(report: Callable[..., None], *args: Any) -> None:
+    """Call a progress display; a display that breaks never fails a unit."""
+    try:
+        report(*args)
+    except Exception as exc:
+        log.debug("progress display: %s", exc)
 
 
 def _one_line(exc: BaseException, credentials: Credentials) -> str:

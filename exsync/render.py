@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from rich.console import Console
@@ -76,22 +77,25 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
             )
         return
     table = Table(title="exsync status", title_justify="left")
-    columns = ("exchange", "type", "last outcome", "last success", "age", "records", "breaker")
-    for column in (*columns, "error"):
+    errors = [(s.error or "") if s.last_status != "ok" else "" for s in statuses]
+    columns = ["exchange", "type", "last outcome", "last success", "age", "records", "breaker"]
+    for column in columns + (["error"] if any(errors) else []):
         table.add_column(column, no_wrap=column != "error")
-    for s in statuses:
+    today = datetime.now(UTC).date().isoformat()
+    for s, error in zip(statuses, errors, strict=True):
         outcome = s.last_status or "never"
         age = format_age(s.age_seconds)
-        table.add_row(
+        success = (s.last_success_at or "-")[:19].replace("T", " ")
+        cells = [
             s.exchange,
             s.data_type,
             f"[{_STYLE.get(outcome, 'dim')}]{outcome}[/]",
-            (s.last_success_at or "-")[:19].replace("T", " "),
+            success[11:] if success.startswith(today) else success,
             f"[red]{age} stale[/]" if s.stale else age,
             _dash(s.records),
             _breaker_cell(s),
-            (s.error or "") if s.last_status != "ok" else "",
-        )
+        ]
+        table.add_row(*cells, *([error] if any(errors) else []))
     out.print(table)
 
 
@@ -161,6 +165,50 @@ def accounts_table(out: Console, accounts: Sequence[Any]) -> None:
     ]
     columns = ["name", "ccxt_id", "market_types", "supported", "unsupported", "credentials"]
     rows_table(out, "exsync exchanges", columns, rows, "", {}, "no exchange is configured")
+
+
+class LiveProgress:
+    """A live display of the units in flight, on stderr, for long passes such as backfills.
+
+    Use as a context manager and pass it to `Synchronizer(progress=...)`.
+    """
+
+    def __init__(self) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[rows]:>10,} rows"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._tasks: dict[tuple[str, str], Any] = {}
+        self._rows: dict[tuple[str, str], int] = {}
+
+    def __enter__(self) -> LiveProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def started(self, exchange: str, data_type: str) -> None:
+        self._tasks[(exchange, data_type)] = self._progress.add_task(
+            f"{exchange} {data_type}", total=None, rows=0
+        )
+
+    def received(self, exchange: str, data_type: str, rows: int) -> None:
+        key = (exchange, data_type)
+        if key in self._tasks:
+            self._rows[key] = self._rows.get(key, 0) + rows
+            self._progress.update(self._tasks[key], rows=self._rows[key])
+
+    def finished(self, unit: Any) -> None:
+        task = self._tasks.pop((unit.exchange, unit.data_type), None)
+        if task is not None:
+            self._progress.remove_task(task)
 
 
 def print_json(data: Any) -> None:

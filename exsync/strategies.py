@@ -51,6 +51,8 @@ class UnitContext:
     run_id: str
     now_ms: int
     attempts: Attempts = field(default_factory=Attempts)
+    #: called with the number of rows each exchange call returned (progress display)
+    on_rows: Callable[[int], None] | None = None
 
     @property
     def name(self) -> str:
@@ -60,7 +62,7 @@ class UnitContext:
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a ccxt method with retries; transient errors are retried with backoff."""
         settings = self.exchange.settings
-        return await call(
+        result = await call(
             getattr(self.client, method),
             *args,
             counter=self.attempts,
@@ -68,6 +70,9 @@ class UnitContext:
             max_time=settings.max_time,
             **kwargs,
         )
+        if self.on_rows is not None:
+            self.on_rows(len(result) if isinstance(result, list | dict) else 1)
+        return result
 
     async def pages(
         self, method: str, *args: Any, params: dict[str, Any], limit: int | None

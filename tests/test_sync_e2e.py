@@ -298,3 +298,32 @@ def test_unsupported_type_is_reported_not_failed(sim: BybitSimulator, make_confi
     with Store(db_path) as store:
         status = {s.data_type: s for s in unit_statuses(store, config)}
     assert status["positions"].last_status == "unsupported" and not status["positions"].stale
+
+
+class Recorder:
+    def __init__(self, broken: bool = False) -> None:
+        self.events: list[tuple[str, str, str]] = []
+        self.rows: dict[str, int] = {}
+        self.broken = broken
+
+    def started(self, exchange: str, data_type: str) -> None:
+        self.events.append(("started", exchange, data_type))
+
+    def received(self, exchange: str, data_type: str, rows: int) -> None:
+        if self.broken:
+            raise RuntimeError("display gone")
+        self.rows[data_type] = self.rows.get(data_type, 0) + rows
+
+    def finished(self, unit) -> None:  # type: ignore[no-untyped-def]
+        self.events.append(("finished", unit.exchange, unit.data_type))
+
+
+def test_progress_is_reported_and_never_fails_a_unit(sim: BybitSimulator, make_config, db_path):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+    recorder = Recorder()
+    assert Synchronizer(config, progress=recorder).sync().ok
+    for data_type in CONCRETE:
+        assert ("started", "bybit", str(data_type)) in recorder.events
+        assert ("finished", "bybit", str(data_type)) in recorder.events
+    assert recorder.rows["trades"] >= rows(db_path, "SELECT count(*) FROM trades")[0][0]
+    assert Synchronizer(config, progress=Recorder(broken=True)).sync().ok

@@ -24,6 +24,7 @@ from benchmarks.harness import (
 from benchmarks.naive_sync import naive_pass
 from exsync.orchestrator import Synchronizer
 from exsync.profiles import BYBIT
+from exsync.schema import TABLES_BY_NAME
 from exsync.store import Store
 
 Row = tuple[str, str, str]  # figure, value, target / remark
@@ -176,10 +177,11 @@ def _store_versus_raw(workdir: Path, size: int) -> list[Row]:
     raw_store = Store(workdir / "raw.db")
     conn = raw_store.conn
     columns = list(data[0])
+    key = TABLES_BY_NAME["trades"].pk
     sql = (
         f"INSERT INTO trades ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        "ON CONFLICT (exchange, id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
     )
 
     def raw() -> None:

@@ -109,14 +109,28 @@ def median_time(command: list[str], runs: int = 7, env: dict[str, str] | None = 
     return statistics.median(times[1:])
 
 
+# Run the command from a small interpreter: a child forked from this (large) benchmark
+# process would report this process's memory as its own peak until it execs.
+_LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
 def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
     """Run a process; return wall seconds, exit code and its peak RSS in MiB."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     seconds = time.perf_counter() - started
-    return seconds, proc.returncode, usage.ru_maxrss // 1024  # ru_maxrss is KiB on Linux
+    peak_kib, code = (int(x) for x in done.stdout.split())
+    return seconds, code, peak_kib // 1024  # ru_maxrss is KiB on Linux
 
 
 def workdir() -> tempfile.TemporaryDirectory[str]:

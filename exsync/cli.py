@@ -71,6 +71,14 @@ MetricsOption = Annotated[
         dir_okay=False,
     ),
 ]
+ExchangesOption = Annotated[
+    list[str] | None,
+    typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
+]
+TypesOption = Annotated[
+    list[DataType] | None,
+    typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
+]
 ExchangeFilter = Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")]
 TypeFilter = Annotated[DataType | None, typer.Option("--type", "-t", help="Only this type.")]
 
@@ -122,14 +130,8 @@ def main_options(
 @app.command()
 def sync(
     ctx: typer.Context,
-    exchange: Annotated[
-        list[str] | None,
-        typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
-    ] = None,
-    data_type: Annotated[
-        list[DataType] | None,
-        typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
-    ] = None,
+    exchange: ExchangesOption = None,
+    data_type: TypesOption = None,
     wait: Annotated[
         str | None,
         typer.Option(
@@ -163,14 +165,8 @@ def sync(
 @app.command()
 def run(
     every: Annotated[str, typer.Option("--every", help="Start a pass every DURATION, e.g. 5m.")],
-    exchange: Annotated[
-        list[str] | None,
-        typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
-    ] = None,
-    data_type: Annotated[
-        list[DataType] | None,
-        typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
-    ] = None,
+    exchange: ExchangesOption = None,
+    data_type: TypesOption = None,
     metrics_file: MetricsOption = None,
     config: ConfigOption = None,
     db: DbOption = None,

@@ -52,6 +52,7 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
+        metavar="PATH",
         help="Config file (default: $EXSYNC_CONFIG, $CONFIGURATION_DIRECTORY/config.yaml, "
         "~/.config/exsync/config.yaml).",
         dir_okay=False,
@@ -59,13 +60,19 @@ ConfigOption = Annotated[
 ]
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: the config's `database`).", dir_okay=False),
+    typer.Option(
+        "--db",
+        metavar="PATH",
+        help="Database file (default: the config's `database`).",
+        dir_okay=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 MetricsOption = Annotated[
     Path | None,
     typer.Option(
         "--metrics-file",
+        metavar="PATH",
         help="Write Prometheus textfile-collector metrics here after each pass "
         "(default: the config's metrics_file).",
         dir_okay=False,
@@ -73,11 +80,19 @@ MetricsOption = Annotated[
 ]
 ExchangesOption = Annotated[
     list[str] | None,
-    typer.Option("--exchange", "-e", help="Exchange name from the config (repeatable)."),
+    typer.Option(
+        "--exchange", "-e", metavar="NAME", help="Exchange name from the config (repeatable)."
+    ),
 ]
 TypesOption = Annotated[
     list[DataType] | None,
-    typer.Option("--type", "-t", help="Data type to sync (repeatable; default: all)."),
+    typer.Option(
+        "--type",
+        "-t",
+        metavar="TYPE",
+        help="balances, positions, orders, trades, tickers, ohlcv or all (repeatable; "
+        "default: all).",
+    ),
 ]
 ExchangeFilter = Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")]
 TypeFilter = Annotated[DataType | None, typer.Option("--type", "-t", help="Only this type.")]
@@ -136,6 +151,7 @@ def sync(
         str | None,
         typer.Option(
             "--wait",
+            metavar="DURATION",
             help="Wait up to DURATION (e.g. 2m) for an exchange another run is syncing, "
             "instead of skipping it.",
         ),

@@ -79,11 +79,20 @@ def record(
     ok: bool,
     error: str | None,
     settings: Settings,
+    run_id: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Count a finished unit; call inside the transaction that records it in sync_runs."""
+    """Count a finished unit; call inside the transaction that records it in sync_runs.
+
+    A breaker opened while the unit ran (tripped by hand, or by a probe of another run)
+    or half-open for another run's probe is left as it is.
+    """
     now = now or datetime.now(UTC)
     row = _get(store, exchange, data_type)
+    if row is not None and (
+        row["state"] == OPEN or (row["state"] == HALF_OPEN and row["probe_run_id"] != run_id)
+    ):
+        return
     if ok:
         if row is not None and (row["state"] != CLOSED or row["failures"]):
             store.execute(

@@ -45,8 +45,14 @@ def unsupported_reason(
 
 
 def order_history_method(has: Mapping[str, Any]) -> str:
-    """The ccxt method name exsync uses for order history on this exchange."""
-    for capability, method in ORDER_HISTORY_METHODS:
-        if has.get(capability):
-            return method
-    raise LookupError("no order history method")
+    """The ccxt method name exsync uses for order history on this exchange.
+
+    A native method beats an emulated one: ccxt emulates cancelled-and-closed orders by
+    calling fetchOrders without the limit and dropping expired and rejected orders, which
+    hides full pages and final states.
+    """
+    native = [method for name, method in ORDER_HISTORY_METHODS if has.get(name) is True]
+    emulated = [method for name, method in ORDER_HISTORY_METHODS if has.get(name)]
+    if not native and not emulated:
+        raise LookupError("no order history method")
+    return (native or emulated)[0]

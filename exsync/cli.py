@@ -584,6 +584,9 @@ def main() -> None:
         typer.echo("exsync: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: still one line, never a traceback with locals
-        typer.echo(f"exsync: internal error: {exc.__class__.__name__}: {exc}", err=True)
+        from exsync.logs import redact
+
+        line = " ".join(f"{exc.__class__.__name__}: {exc}".split())
+        typer.echo(f"exsync: internal error: {redact(line)}", err=True)
         sys.exit(int(ExitCode.FAILED))
     sys.exit(code if isinstance(code, int) else 0)

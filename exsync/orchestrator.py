@@ -188,6 +188,22 @@ class ExchangePass:
         return self.exchange.name
 
     async def run(self, data_types: list[DataType], wait: float) -> list[UnitResult]:
+        """Sync this exchange; whatever goes wrong here never stops the other exchanges."""
+        try:
+            return await self._run(data_types, wait)
+        except Exception as exc:
+            message = _one_line(exc, self.credentials)
+            log.error("%s failed: %s", self.name, message)
+            results = []
+            for data_type in data_types:
+                try:
+                    results.append(self._record(data_type, "failed", error=message))
+                except Exception:  # the database itself is failing: report, do not record
+                    unit = UnitResult(self.name, str(data_type), "failed", error=message)
+                    results.append(unit)
+            return results
+
+    async def _run(self, data_types: list[DataType], wait: float) -> list[UnitResult]:
         """Lock the exchange, ask each unit's breaker, run the admitted units."""
         lease = self.exchange.settings.lock_lease
         holder = await _acquire(self.store, self.name, self.run_id, lease, wait)
@@ -214,7 +230,10 @@ class ExchangePass:
             return [results[t] for t in data_types]
         finally:
             renewer.cancel()
-            lock.release(self.store, self.name, self.run_id)
+            try:
+                lock.release(self.store, self.name, self.run_id)
+            except Exception as exc:  # the lease lapses by itself
+                log.warning("%s: could not release the run lock: %s", self.name, exc)
 
     async def _run_units(self, data_types: list[DataType]) -> list[UnitResult]:
         profile = profile_for(self.exchange.ccxt_id)
@@ -331,14 +350,16 @@ class ExchangePass:
                 attempts=attempts,
                 error=error,
             )
-            if status in ("ok", "failed"):
+            if status != "skipped":
+                # unsupported closes a breaker like success: nothing is wrong to retry
                 breaker.record(
                     self.store,
                     self.name,
                     str(data_type),
-                    status == "ok",
+                    status != "failed",
                     error,
                     self.exchange.settings,
+                    run_id=self.run_id,
                 )
         unit = UnitResult(self.name, str(data_type), status, records, attempts, error, seconds)
         if self.progress is not None:
@@ -359,11 +380,20 @@ async def _acquire(
 
 
 async def _keep_lock(store: Store, exchange: str, run_id: str, lease: float) -> None:
-    """Renew the lock's lease while the exchange is being synced."""
+    """Renew the lock's lease while the exchange is being synced.
+
+    A renewal that fails (the database busy beyond its timeout) is tried again at the next
+    tick: the lease is three ticks long.
+    """
     while True:
         await asyncio.sleep(lease / 3)
-        if not lock.renew(store, exchange, run_id, lease):
-            log.warning("%s: the run lock lapsed and was taken over", exchange)
+        try:
+            held = lock.renew(store, exchange, run_id, lease)
+        except Exception as exc:
+            log.warning("%s: could not renew the run lock, trying again: %s", exchange, exc)
+            continue
+        if not held:
+            log.error("%s: the run lock lapsed and was taken over by another run", exchange)
             return
 
 
@@ -378,9 +408,9 @@ def _quietly(report: Callable[..., None], *args: Any) -> None:
 def _one_line(exc: BaseException, credentials: Credentials) -> str:
     """A one-line description of an error, with any credential scrubbed out."""
     text = " ".join(str(exc).split()) or exc.__class__.__name__
-    if len(text) > 300:
-        text = text[:297] + "..."
-    return scrub(f"{exc.__class__.__name__}: {text}", credentials)
+    # Scrub first: a secret cut in half by the truncation would no longer match.
+    text = scrub(f"{exc.__class__.__name__}: {text}", credentials)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _new_run_id() -> str:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 import backoff
 import ccxt
 
@@ -24,7 +25,10 @@ T = TypeVar("T")
 
 def is_retryable(exc: BaseException) -> bool:
     """True when `exc` is transient and the same request may succeed if sent again."""
-    return isinstance(exc, ccxt.NetworkError | ccxt.BadResponse)
+    if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse):
+        return True
+    # ccxt wraps a body cut short in transit as a generic ExchangeError.
+    return isinstance(exc.__cause__, aiohttp.ClientPayloadError)
 
 
 def retry_after(headers: Mapping[str, str], now_ms: int) -> float | None:

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ccxt
+
 from exsync.capabilities import order_history_method
 from exsync.config import ExchangeConfig
 from exsync.datatypes import DataType
@@ -33,6 +35,20 @@ FLUSH_ROWS = 20_000
 OHLCV_CONCURRENCY = 8
 #: how many time windows of one history stream are read at once during a backfill
 WINDOW_CONCURRENCY = 4
+
+
+async def together(*coroutines: Awaitable[Any]) -> list[Any]:
+    """Run coroutines concurrently; the first failure cancels the rest and is raised as is.
+
+    A unit that failed must not keep fetching and writing in the background.
+    """
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coroutines]  # type: ignore[arg-type]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [t.result() for t in tasks]
 
 
 class PaginationError(Exception):
@@ -170,7 +186,7 @@ async def sync_balances(ctx: UnitContext) -> int:
         for name, (market_type, params) in ctx.profile.wallets.items()
         if market_type is None or market_type in ctx.market_types
     ]
-    balances = await asyncio.gather(*(ctx.call("fetch_balance", dict(p)) for _, p in wallets))
+    balances = await together(*(ctx.call("fetch_balance", dict(p)) for _, p in wallets))
     now = utc_now()
     rows = []
     for (wallet, _), balance in zip(wallets, balances, strict=True):
@@ -219,7 +235,7 @@ async def sync_positions(ctx: UnitContext) -> int:
             found.extend(page)
 
     contract_types = [t for t in ctx.market_types if t != "spot"]
-    await asyncio.gather(*(fetch(p) for t in contract_types for p in _per_settle_coin(ctx, t)))
+    await together(*(fetch(p) for t in contract_types for p in _per_settle_coin(ctx, t)))
     now = utc_now()
     rows = []
     for position in found:
@@ -286,9 +302,7 @@ async def sync_orders(ctx: UnitContext) -> int:
         async for page in ctx.pages("fetch_open_orders", None, None, params=params, limit=limit):
             open_orders.extend(page)
 
-    await asyncio.gather(
-        *(fetch_open(p) for t in ctx.market_types for p in _per_settle_coin(ctx, t))
-    )
+    await together(*(fetch_open(p) for t in ctx.market_types for p in _per_settle_coin(ctx, t)))
 
     # Open orders were fetched first, so history (fetched after) holds the later state and
     # is written after them.
@@ -301,7 +315,7 @@ async def sync_orders(ctx: UnitContext) -> int:
         seen.add((row["symbol"], row["id"]))
         return row
 
-    await asyncio.gather(
+    await together(
         *(
             walk_history(
                 ctx,
@@ -328,10 +342,18 @@ async def sync_orders(ctx: UnitContext) -> int:
     ]
     if vanished and ctx.profile.history_per_symbol and ctx.client.has.get("fetchOrder"):
         found = await asyncio.gather(
-            *(ctx.call("fetch_order", order_id, symbol) for symbol, order_id in vanished)
+            *(ctx.call("fetch_order", order_id, symbol) for symbol, order_id in vanished),
+            return_exceptions=True,
         )
-        pending.add("orders", (_order_row(ctx, order) for order in found))
-        vanished = []
+        lost = []
+        for key, order in zip(vanished, found, strict=True):
+            if isinstance(order, ccxt.OrderNotFound | ccxt.BadSymbol):
+                lost.append(key)  # the exchange no longer knows it: 'unknown', not a failure
+            elif isinstance(order, BaseException):
+                raise order
+            else:
+                pending.add("orders", [_order_row(ctx, order)])
+        vanished = lost
 
     def finish(store: Store) -> None:
         for symbol, order_id in vanished:
@@ -391,7 +413,7 @@ def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
 async def sync_trades(ctx: UnitContext) -> int:
     """Own executions, fees included, from the stored cursor (or `trades_since`) to now."""
     pending = Pending(ctx.store)
-    await asyncio.gather(
+    await together(
         *(
             walk_history(
                 ctx,
@@ -489,7 +511,9 @@ async def walk_history(
                 seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
                 if pending.size() >= FLUSH_ROWS:
                     pending.flush()  # rows only: the cursor waits for the window to complete
-        finished[index] = seen
+        # Some exchanges filter windows by creation time while rows carry later update
+        # times: a window never vouches for anything after its own end.
+        finished[index] = min(seen, window_end)
         # Windows finish out of order; the cursor moves only over an unbroken run of finished
         # windows. Everything up to such a window's end is read, so any cursor up to there
         # is safe; the newest row's time keeps it still when nothing new arrived, and a floor
@@ -504,13 +528,7 @@ async def walk_history(
         if pending.size() >= FLUSH_ROWS:
             pending.flush()
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for index, (window_start, window_end) in enumerate(bounds):
-                group.create_task(read_window(index, window_start, window_end))
-    except ExceptionGroup as failed:
-        # The first failure is the unit's error; the group cancelled the other windows.
-        raise failed.exceptions[0] from None
+    await together(*(read_window(i, start_, end) for i, (start_, end) in enumerate(bounds)))
 
 
 async def _window_pages(
@@ -527,20 +545,26 @@ async def _window_pages(
     followed by asking again from its newest row's time: rows of that millisecond come
     twice and are upserted once.
     """
-    if ctx.profile.cursor_param or not ctx.profile.window_params:
+    if ctx.profile.cursor_param:
         async for page in ctx.pages(method, symbol, since, params=params, limit=limit):
             yield page
         return
-    start_key = ctx.profile.window_params[0]
+    # Without a page cursor, a full page is followed from its newest row's time, through
+    # the exchange's window parameter (Binance) or ccxt's `since` (any other exchange).
+    start_key = ctx.profile.window_params[0] if ctx.profile.window_params else None
     while True:
         page = await ctx.call(method, symbol, since, limit, params)
         yield page
         stamps = [row["timestamp"] for row in page if row.get("timestamp")]
         if len(page) < limit or not stamps:
             return
+        current = params[start_key] if start_key else since or 0
         # A page of one millisecond could not move on; step past it.
-        following = max(stamps) if max(stamps) > params[start_key] else params[start_key] + 1
-        params = params | {start_key: following}
+        following = max(stamps) if max(stamps) > current else current + 1
+        if start_key:
+            params = params | {start_key: following}
+        else:
+            since = following
 
 
 # -- tickers --------------------------------------------------------------------------

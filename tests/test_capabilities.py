@@ -35,3 +35,8 @@ def test_order_history_prefers_methods_that_include_cancellations() -> None:
     assert order_history_method(FULL) == "fetch_canceled_and_closed_orders"
     assert order_history_method({"fetchOrders": True, "fetchClosedOrders": True}) == "fetch_orders"
     assert order_history_method({"fetchClosedOrders": "emulated"}) == "fetch_closed_orders"
+
+
+def test_a_native_order_history_beats_an_emulated_one() -> None:
+    binance = {"fetchCanceledAndClosedOrders": "emulated", "fetchOrders": True}
+    assert order_history_method(binance) == "fetch_orders"

@@ -196,3 +196,13 @@ def test_credentials_from_systemd_credentials_directory(tmp_path: Path) -> None:
     (tmp_path / "bybit-secret").unlink()
     with pytest.raises(ConfigError, match=r"exchanges.bybit.secret_credential: cannot read"):
         resolve(config.exchange("bybit"), "c", environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+
+
+def test_one_line_errors_scrub_before_they_truncate() -> None:
+    from exsync.credentials import Credentials
+    from exsync.orchestrator import _one_line
+
+    secret = "S" * 40
+    error = RuntimeError("x" * 280 + secret)
+    line = _one_line(error, Credentials(api_key="key-1234", secret=secret))
+    assert "SSSS" not in line and len(line) <= 300

@@ -39,9 +39,8 @@ def exchange(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
 
 def entry(ccxt_id: str, sim: Any, **overrides: Any) -> dict[str, Any]:
     symbols = [s for group in sim.state.expected()["symbols"].values() for s in group]
-    return exchange_entry(
-        sim.url, ccxt_id=ccxt_id, symbols=symbols, trades_since=SINCE, **overrides
-    )
+    settings = {"ccxt_id": ccxt_id, "symbols": symbols, "trades_since": SINCE}
+    return exchange_entry(sim.url, **(settings | overrides))
 
 
 def expected_trades(sim: Any) -> dict[str, set[str]]:
@@ -215,3 +214,25 @@ def test_faults_on_every_exchange(exchange, fault, make_config, db_path):
         assert unit.status == "failed" and unit.attempts == 1
         assert unit.error.startswith(("AuthenticationError", "PermissionDenied"))
         assert rows(db_path, "SELECT state, failures FROM breakers") == [("closed", 1)]
+
+
+def test_binance_order_history_with_full_pages_is_complete(make_config, db_path):
+    scenario = Scenario(
+        seed=3,
+        spot_symbols=["BTCUSDT"],
+        linear_symbols=["BTCUSDT"],
+        closed_orders=14000,
+        open_orders=2,
+        trades=40,
+        history_days=1,
+    )
+    with BinanceSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        config, _ = make_config(
+            {"binance": entry("binance", sim, types=["orders"], trades_since="2d")}
+        )
+        assert Synchronizer(config).sync().ok
+        closed = sim.state.expected()["closed_orders"]
+        want = {str(i) for ids in closed.values() for i in ids}
+        assert len(closed["spot"]) > 2000  # a 24 h window holds more than a page (1,000)
+        stored = {r[0] for r in rows(db_path, "SELECT id FROM orders WHERE status != 'open'")}
+        assert want <= stored

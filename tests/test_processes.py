@@ -222,3 +222,14 @@ def check_consistent(db: Path, expected: dict[str, dict[str, int]]) -> None:
             (series, position),
         )[0]
         assert have[1] == position
+
+
+def test_a_breaker_tripped_during_a_pass_stays_open(tmp_path: Path):
+    from exsync.config import Settings
+
+    with Store(tmp_path / "x.db") as store:
+        breaker.trip(store, "bybit", ["trades"], 3600, "maintenance")
+        with store.transaction():  # a unit of a pass that started before the trip ends well
+            breaker.record(store, "bybit", "trades", True, None, Settings(), run_id="earlier")
+        state = store.execute("SELECT state FROM breakers").fetchone()[0]
+    assert state == "open"

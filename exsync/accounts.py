@@ -16,7 +16,7 @@ from exsync.config import Config, ExchangeConfig
 from exsync.credentials import resolve
 from exsync.errors import ConfigError
 from exsync.factory import check_ccxt_id, client_capabilities
-from exsync.profiles import market_types_for
+from exsync.profiles import market_type_of, market_types_for, symbols_for
 
 
 @dataclass
@@ -77,6 +77,15 @@ def validate(config: Config) -> list[str]:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+    for exchange in config.exchanges.values():
+        synced = set(symbols_for(exchange))
+        for index, symbol in enumerate(exchange.symbols):
+            if symbol not in synced:
+                warnings.append(
+                    f"{config.source}: exchanges.{exchange.name}.symbols[{index}]: {symbol} is "
+                    f"{_article(market_type_of(symbol))} market, which exsync does not sync on "
+                    f"{exchange.ccxt_id} yet; it is left out"
+                )
     for account in describe(config):
         for data_type, reason in account.unsupported.items():
             warnings.append(
@@ -128,6 +137,10 @@ def write_starter(path: Path) -> None:
             handle.write(starter_config())
     except OSError as exc:
         raise ConfigError([f"{path}: cannot write: {exc.strerror}"]) from None
+
+
+def _article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
 
 
 def _credential_state(exchange: ExchangeConfig, source: str) -> str:

@@ -51,6 +51,8 @@ class Profile:
     #: ccxt's `rateLimit` (ms per cost unit) calibrated to the exchange's documented limits;
     #: None keeps ccxt's default
     rate_limit_ms: float | None = None
+    #: the market types exsync knows how to sync here (None: every one)
+    supported_market_types: tuple[str, ...] | None = None
 
     def ccxt_options(self, market_types: tuple[str, ...]) -> dict[str, Any]:
         """ccxt options for a client syncing `market_types`."""
@@ -123,6 +125,8 @@ BINANCE = Profile(
     has={"fetchCurrencies": False},
     # The spot and USD-M futures wallets are separate.
     wallets={"spot": ("spot", {"type": "spot"}), "futures": ("linear", {"type": "future"})},
+    # COIN-M futures (inverse) have their own API, windows and wallet: not described yet.
+    supported_market_types=("spot", "linear"),
 )
 
 PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT, BINANCE)}
@@ -137,13 +141,22 @@ def profile_for(ccxt_id: str) -> Profile:
 
 
 def market_types_for(exchange: ExchangeConfig) -> tuple[str, ...]:
-    """The configured market types (or the exchange's defaults) plus those of its symbols."""
-    chosen = list(exchange.market_types or profile_for(exchange.ccxt_id).default_market_types)
+    """The configured market types (or the exchange's defaults) plus those of its symbols,
+    less those the exchange's profile cannot sync."""
+    profile = profile_for(exchange.ccxt_id)
+    chosen = list(exchange.market_types or profile.default_market_types)
     for symbol in exchange.symbols:
         kind = market_type_of(symbol)
         if kind not in chosen:
             chosen.append(kind)
-    return tuple(chosen)
+    supported = profile.supported_market_types
+    return tuple(t for t in chosen if supported is None or t in supported)
+
+
+def symbols_for(exchange: ExchangeConfig) -> tuple[str, ...]:
+    """The configured symbols whose market type is synced on this exchange."""
+    market_types = market_types_for(exchange)
+    return tuple(s for s in exchange.symbols if market_type_of(s) in market_types)
 
 
 def market_type_of(symbol: str) -> str:

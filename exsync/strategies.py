@@ -23,7 +23,7 @@ from exsync.capabilities import order_history_method
 from exsync.config import ExchangeConfig
 from exsync.datatypes import DataType
 from exsync.durations import parse_since
-from exsync.profiles import DAY_MS, Profile, market_type_of
+from exsync.profiles import DAY_MS, Profile, market_type_of, symbols_for
 from exsync.retry import Attempts, call
 from exsync.store import Store, to_json, utc_now
 
@@ -375,10 +375,9 @@ def history_streams(ctx: UnitContext, kind: str) -> list[tuple[str, str | None, 
     if not ctx.profile.history_per_symbol:
         return [(f"{kind}:{t}", None, t) for t in ctx.market_types]
     streams = []
-    for symbol in ctx.exchange.symbols:
+    for symbol in symbols_for(ctx.exchange):
         market_type = market_type_of(symbol)
-        if market_type in ctx.market_types:
-            streams.append((f"{kind}:{market_type}:{symbol}", symbol, market_type))
+        streams.append((f"{kind}:{market_type}:{symbol}", symbol, market_type))
     return streams
 
 
@@ -573,7 +572,7 @@ async def _window_pages(
 async def sync_tickers(ctx: UnitContext) -> int:
     """Latest ticker per configured symbol; one request per market type covers them all."""
     by_type: dict[str, list[str]] = defaultdict(list)
-    for symbol in ctx.exchange.symbols:
+    for symbol in symbols_for(ctx.exchange):
         by_type[market_type_of(symbol)].append(symbol)
     tickers: list[dict[str, Any]] = []
     for market_type, symbols in by_type.items():
@@ -625,7 +624,9 @@ async def sync_ohlcv(ctx: UnitContext) -> int:
         async with gate:
             return await _sync_series(ctx, symbol, timeframe)
 
-    counts = await asyncio.gather(*(one(s) for s in ctx.exchange.symbols), return_exceptions=True)
+    counts = await asyncio.gather(
+        *(one(s) for s in symbols_for(ctx.exchange)), return_exceptions=True
+    )
     errors = [c for c in counts if isinstance(c, BaseException)]
     if errors:
         raise errors[0]

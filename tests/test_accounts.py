@@ -78,3 +78,25 @@ def test_init_writes_the_starter_once(tmp_path: Path):
 
 def test_the_packaged_starter_is_the_example_config():
     assert starter_config() == (ROOT / "config.example.yaml").read_text(encoding="utf-8")
+
+
+def test_binance_inverse_symbols_are_left_out_with_a_warning(tmp_path: Path):
+    config = write_config(
+        tmp_path / "c.yaml",
+        tmp_path / "x.db",
+        {
+            "binance": exchange_entry(
+                "http://127.0.0.1:1",
+                ccxt_id="binance",
+                symbols=["BTC/USDT", "BTC/USD:BTC"],
+            )
+        },
+    )
+    done = run("config", "validate", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert (
+        "exchanges.binance.symbols[1]: BTC/USD:BTC is an inverse market, which exsync does not "
+        "sync on binance yet; it is left out"
+    ) in done.stderr
+    listed = json.loads(run("exchanges", "-c", str(config), "--json").stdout)
+    assert listed[0]["market_types"] == ["spot", "linear"]

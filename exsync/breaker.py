@@ -79,6 +79,7 @@ def record(
     ok: bool,
     error: str | None,
     settings: Settings,
+    *,
     run_id: str | None = None,
     now: datetime | None = None,
 ) -> None:

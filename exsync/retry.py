@@ -60,9 +60,8 @@ def _wait(factor: float = 0.5, max_value: float = 10.0) -> Generator[float, Any,
 
 @dataclass
 class Attempts:
-    """Counts requests sent by one unit, retries included."""
+    """Counts the retries of one unit."""
 
-    calls: int = 0
     retries: int = 0
 
     @property
@@ -111,7 +110,6 @@ async def call(
         logger=None,
     )
     async def attempt() -> T:
-        counter.calls += 1
         return await fn(*args, **kwargs)
 
     return await attempt()

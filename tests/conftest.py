@@ -13,12 +13,34 @@ from typing import Any
 import pytest
 import yaml
 
-from exsync.config import Config, load_config
+from exsync.config import Config, load_config, parse_config
 from exsync.simulator import BybitSimulator, Scenario
+from exsync.store import Store
 
 KEY = "test-api-key"
 SECRET = "test-api-secret"
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "BTC/USDT:USDT", "ETH/USDT:USDT"]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty exsync database."""
+    with Store(tmp_path / "exsync.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def config() -> Config:
+    """Two exchanges with different staleness limits, for status, health and metrics."""
+    return parse_config(
+        {
+            "defaults": {"stale_after": "1h"},
+            "exchanges": {
+                "bybit": {"types": ["balances", "orders", "trades"]},
+                "okx": {"types": ["balances"], "stale_after": "10m"},
+            },
+        }
+    )
 
 
 @pytest.fixture

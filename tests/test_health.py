@@ -4,38 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from exsync import breaker
-from exsync.config import Config, parse_config
+from exsync.config import Config
 from exsync.health import Health, check, format_age
 from exsync.store import Store
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 TYPES = ["balances", "orders", "trades"]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "exsync.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def config() -> Config:
-    return parse_config(
-        {
-            "defaults": {"stale_after": "1h"},
-            "exchanges": {
-                "bybit": {"types": TYPES},
-                "okx": {"types": ["balances"], "stale_after": "10m"},
-            },
-        }
-    )
 
 
 def iso(moment: datetime) -> str:

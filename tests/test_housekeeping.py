@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +15,6 @@ from exsync.store import Store, utc_now
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "exsync.db") as opened:
-        yield opened
 
 
 def iso(moment: datetime) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from exsync import breaker
-from exsync.config import Config, Settings, parse_config
+from exsync.config import Config, Settings
 from exsync.metrics import render_metrics, write_metrics
 from exsync.store import Store
 
@@ -108,26 +107,7 @@ def record(
             error=None if status == "ok" else "boom",
         )
         if status != "skipped":  # as the orchestrator does
-            breaker.record(store, exchange, data_type, status == "ok", "boom", Settings(), NOW)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "exsync.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def config() -> Config:
-    return parse_config(
-        {
-            "defaults": {"stale_after": "1h"},
-            "exchanges": {
-                "bybit": {"types": ["balances", "orders", "trades"]},
-                "okx": {"types": ["balances"], "stale_after": "10m"},
-            },
-        }
-    )
+            breaker.record(store, exchange, data_type, status == "ok", "boom", Settings(), now=NOW)
 
 
 def test_metrics_of_each_unit(store: Store, config: Config) -> None:

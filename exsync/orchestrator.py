@@ -194,13 +194,26 @@ class ExchangePass:
         except Exception as exc:
             message = _one_line(exc, self.credentials)
             log.error("%s failed: %s", self.name, message)
+            try:
+                done = {
+                    row[0]: UnitResult(self.name, row[0], row[1], row[2], row[3], row[4])
+                    for row in self.store.execute(
+                        "SELECT data_type, status, records, attempts, error FROM sync_runs "
+                        "WHERE run_id = ? AND exchange = ?",
+                        [self.run_id, self.name],
+                    )
+                }
+            except Exception:  # the database itself is failing
+                done = {}
             results = []
             for data_type in data_types:
+                if str(data_type) in done:  # finished and recorded before the failure
+                    results.append(done[str(data_type)])
+                    continue
                 try:
                     results.append(self._record(data_type, "failed", error=message))
                 except Exception:  # the database itself is failing: report, do not record
-                    unit = UnitResult(self.name, str(data_type), "failed", error=message)
-                    results.append(unit)
+                    results.append(UnitResult(self.name, str(data_type), "failed", error=message))
             return results
 
     async def _run(self, data_types: list[DataType], wait: float) -> list[UnitResult]:

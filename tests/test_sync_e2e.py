@@ -327,3 +327,35 @@ def test_progress_is_reported_and_never_fails_a_unit(sim: BybitSimulator, make_c
         assert ("finished", "bybit", str(data_type)) in recorder.events
     assert recorder.rows["trades"] >= rows(db_path, "SELECT count(*) FROM trades")[0][0]
     assert Synchronizer(config, progress=Recorder(broken=True)).sync().ok
+
+
+def test_trouble_in_one_exchange_keeps_the_units_it_finished(
+    sim: BybitSimulator, make_config, db_path, monkeypatch
+):
+    from exsync.errors import DatabaseError
+    from exsync.orchestrator import ExchangePass
+
+    config, _ = make_config(
+        {
+            "bybit": exchange_entry(sim.url, types=["balances"]),
+            "other": exchange_entry(sim.url, types=["balances", "tickers"]),
+        }
+    )
+    original = ExchangePass._run_units
+
+    async def then_fail(self, data_types):  # type: ignore[no-untyped-def]
+        units = await original(self, data_types)
+        if self.name == "other":
+            raise DatabaseError("database stayed locked")
+        return units
+
+    monkeypatch.setattr(ExchangePass, "_run_units", then_fail)
+    result = sync(config)
+    assert result.exit_code is ExitCode.OK  # both of "other"'s units had finished
+    assert sorted((u.exchange, u.data_type, u.status) for u in result.units) == [
+        ("bybit", "balances", "ok"),
+        ("other", "balances", "ok"),
+        ("other", "tickers", "ok"),
+    ]
+    # recorded once each: no second, failed row for a unit that had finished
+    assert rows(db_path, "SELECT count(*) FROM sync_runs") == [(3,)]

@@ -142,7 +142,7 @@ def ingest_and_memory(workdir: Path, quick: bool) -> list[Row]:
 
 def _store_versus_raw(workdir: Path, size: int) -> list[Row]:
     """The store's upsert path against raw sqlite3 executemany into the same schema."""
-    from exsync.strategies import Pending
+    from exsync.sync.unit import Pending
 
     data = [
         {

@@ -30,7 +30,7 @@ from exsync.paths import database_path
 from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts
 from exsync.store import Store, utc_now
-from exsync.strategies import STRATEGIES, UnitContext
+from exsync.sync import STRATEGIES, UnitContext
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,69 @@
+"""Candles per configured symbol, from each series' cursor to now."""
+
+from __future__ import annotations
+
+import asyncio
+
+from exsync.durations import parse_since
+from exsync.profiles import symbols_for
+from exsync.sync.unit import OHLCV_CONCURRENCY, Pending, UnitContext
+
+
+async def sync(ctx: UnitContext) -> int:
+    """Candles per configured symbol, from each series' cursor (or `ohlcv_since`) to now."""
+    gate = asyncio.Semaphore(OHLCV_CONCURRENCY)
+    timeframe = ctx.exchange.settings.timeframe
+
+    async def one(symbol: str) -> int:
+        async with gate:
+            return await _sync_series(ctx, symbol, timeframe)
+
+    counts = await asyncio.gather(
+        *(one(s) for s in symbols_for(ctx.exchange)), return_exceptions=True
+    )
+    errors = [c for c in counts if isinstance(c, BaseException)]
+    if errors:
+        raise errors[0]
+    return sum(c for c in counts if isinstance(c, int))
+
+
+async def _sync_series(ctx: UnitContext, symbol: str, timeframe: str) -> int:
+    stream = f"ohlcv:{symbol}:{timeframe}"
+    step = int(ctx.client.parse_timeframe(timeframe) * 1000)
+    limit = ctx.profile.page("ohlcv", 500)
+    cursor = ctx.store.get_cursor(ctx.name, stream)
+    since = (
+        cursor if cursor is not None else parse_since(ctx.exchange.settings.ohlcv_since, ctx.now_ms)
+    )
+    pending = Pending(ctx.store)
+    while True:
+        candles = await ctx.call("fetch_ohlcv", symbol, timeframe, since, limit)
+        candles = [c for c in candles if c and c[0] >= since]
+        if not candles:
+            break
+        pending.add(
+            "ohlcv",
+            (
+                {
+                    "exchange": ctx.name,
+                    "symbol": symbol,
+                    "timeframe": timeframe,
+                    "timestamp": c[0],
+                    "open": c[1],
+                    "high": c[2],
+                    "low": c[3],
+                    "close": c[4],
+                    "volume": c[5],
+                }
+                for c in candles
+            ),
+        )
+        last = candles[-1][0]
+        # The newest candle may still be forming: the cursor stays on it so the next pass
+        # rewrites it.
+        pending.move_cursor(ctx.name, stream, last)
+        pending.flush()
+        if len(candles) < limit or last + step > ctx.now_ms:
+            break
+        since = last + step
+    return pending.written

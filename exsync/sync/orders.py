@@ -1,0 +1,118 @@
+"""Orders: the open ones, every order closed since the last pass, and vanished ones."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import ccxt
+
+from exsync.capabilities import order_history_method
+from exsync.store import Store, to_json, utc_now
+from exsync.sync.history import history_streams, walk_history
+from exsync.sync.unit import Pending, UnitContext, number, per_settle_coin, together
+
+
+async def sync(ctx: UnitContext) -> int:
+    """Open orders, plus every order closed since the last pass with its final status.
+
+    An order the copy holds as open that is neither open on the exchange nor in the history
+    just read is looked up by id where the exchange allows it (its history windows follow
+    creation time); otherwise it gets status 'unknown' (Bybit keeps fully cancelled orders
+    for 24 h only).
+    """
+    open_orders: list[dict[str, Any]] = []
+
+    async def fetch_open(params: dict[str, Any]) -> None:
+        limit = ctx.profile.page("open_orders", 50)
+        async for page in ctx.pages("fetch_open_orders", None, None, params=params, limit=limit):
+            open_orders.extend(page)
+
+    await together(*(fetch_open(p) for t in ctx.market_types for p in per_settle_coin(ctx, t)))
+
+    # Open orders were fetched first, so history (fetched after) holds the later state and
+    # is written after them.
+    pending = Pending(ctx.store)
+    pending.add("orders", (_order_row(ctx, o) for o in open_orders))
+    seen: set[tuple[str, str]] = set()
+
+    def history_row(order: dict[str, Any]) -> dict[str, Any]:
+        row = _order_row(ctx, order)
+        seen.add((row["symbol"], row["id"]))
+        return row
+
+    await together(
+        *(
+            walk_history(
+                ctx,
+                pending,
+                stream=stream,
+                symbol=symbol,
+                market_type=market_type,
+                method=order_history_method(ctx.client.has),
+                limit=ctx.profile.page("orders", 50),
+                table="orders",
+                to_row=history_row,
+                timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
+            )
+            for stream, symbol, market_type in history_streams(ctx, "orders")
+        )
+    )
+    current = {(o["symbol"], str(o["id"])) for o in open_orders} | seen
+    vanished = [
+        (symbol, order_id)
+        for symbol, order_id in ctx.store.execute(
+            "SELECT symbol, id FROM orders WHERE exchange = ? AND status = 'open'", [ctx.name]
+        ).fetchall()
+        if (symbol, order_id) not in current
+    ]
+    if vanished and ctx.profile.history_per_symbol and ctx.client.has.get("fetchOrder"):
+        found = await asyncio.gather(
+            *(ctx.call("fetch_order", order_id, symbol) for symbol, order_id in vanished),
+            return_exceptions=True,
+        )
+        lost = []
+        for key, order in zip(vanished, found, strict=True):
+            if isinstance(order, ccxt.OrderNotFound | ccxt.BadSymbol):
+                lost.append(key)  # the exchange no longer knows it: 'unknown', not a failure
+            elif isinstance(order, BaseException):
+                raise order
+            else:
+                pending.add("orders", [_order_row(ctx, order)])
+        vanished = lost
+
+    def finish(store: Store) -> None:
+        for symbol, order_id in vanished:
+            store.execute(
+                "UPDATE orders SET status = 'unknown', synced_at = ? "
+                "WHERE exchange = ? AND symbol = ? AND id = ?",
+                [utc_now(), ctx.name, symbol, order_id],
+            )
+
+    pending.flush(finish)
+    return pending.written
+
+
+def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
+    fee = order.get("fee") or {}
+    return {
+        "exchange": ctx.name,
+        "id": str(order["id"]),
+        "client_order_id": order.get("clientOrderId"),
+        "symbol": order.get("symbol"),
+        "type": order.get("type"),
+        "side": order.get("side"),
+        "price": number(order.get("price")),
+        "average": number(order.get("average")),
+        "amount": number(order.get("amount")),
+        "filled": number(order.get("filled")),
+        "remaining": number(order.get("remaining")),
+        "cost": number(order.get("cost")),
+        "status": order.get("status"),
+        "fee_cost": number(fee.get("cost")),
+        "fee_currency": fee.get("currency"),
+        "timestamp": order.get("timestamp"),
+        "updated": order.get("lastUpdateTimestamp") or order.get("timestamp"),
+        "synced_at": utc_now(),
+        "raw": to_json(order.get("info")),
+    }

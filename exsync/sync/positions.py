@@ -1,0 +1,66 @@
+"""Positions: the open ones, and those gone from the exchange marked closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exsync.store import Store, to_json, utc_now
+from exsync.sync.unit import Pending, UnitContext, number, per_settle_coin, together
+
+
+async def sync(ctx: UnitContext) -> int:
+    """Open positions; those gone from the exchange are marked closed, not left looking open."""
+    found: list[dict[str, Any]] = []
+
+    async def fetch(params: dict[str, Any]) -> None:
+        async for page in ctx.pages("fetch_positions", None, params=params, limit=None):
+            found.extend(page)
+
+    contract_types = [t for t in ctx.market_types if t != "spot"]
+    await together(*(fetch(p) for t in contract_types for p in per_settle_coin(ctx, t)))
+    now = utc_now()
+    rows = []
+    for position in found:
+        contracts = number(position.get("contracts"))
+        if not contracts:
+            continue
+        rows.append(
+            {
+                "exchange": ctx.name,
+                "symbol": position["symbol"],
+                "side": position.get("side") or "both",
+                "status": "open",
+                "contracts": contracts,
+                "contract_size": number(position.get("contractSize")),
+                "entry_price": number(position.get("entryPrice")),
+                "mark_price": number(position.get("markPrice")),
+                "notional": number(position.get("notional")),
+                "leverage": number(position.get("leverage")),
+                "unrealized_pnl": number(position.get("unrealizedPnl")),
+                "liquidation_price": number(position.get("liquidationPrice")),
+                "margin_mode": position.get("marginMode"),
+                "timestamp": position.get("timestamp"),
+                "synced_at": now,
+                "closed_at": None,
+                "raw": to_json(position.get("info")),
+            }
+        )
+    open_keys = [(r["symbol"], r["side"]) for r in rows]
+
+    def finish(store: Store) -> None:
+        still_open = store.execute(
+            "SELECT symbol, side FROM positions WHERE exchange = ? AND status = 'open'",
+            [ctx.name],
+        ).fetchall()
+        for symbol, side in still_open:
+            if (symbol, side) not in open_keys:
+                store.execute(
+                    "UPDATE positions SET status = 'closed', closed_at = ?, synced_at = ? "
+                    "WHERE exchange = ? AND symbol = ? AND side = ?",
+                    [now, now, ctx.name, symbol, side],
+                )
+
+    pending = Pending(ctx.store)
+    pending.add("positions", rows)
+    pending.flush(finish)
+    return len(rows)

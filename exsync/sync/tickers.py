@@ -1,0 +1,53 @@
+"""Tickers: the latest ticker per configured symbol."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from exsync.profiles import market_type_of, symbols_for
+from exsync.store import Store, to_json, utc_now
+from exsync.sync.unit import Pending, UnitContext, number
+
+
+async def sync(ctx: UnitContext) -> int:
+    """Latest ticker per configured symbol; one request per market type covers them all."""
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for symbol in symbols_for(ctx.exchange):
+        by_type[market_type_of(symbol)].append(symbol)
+    tickers: list[dict[str, Any]] = []
+    for market_type, symbols in by_type.items():
+        result = await ctx.call("fetch_tickers", symbols, ctx.params_for(market_type))
+        tickers.extend(t for s, t in result.items() if s in symbols)
+    now = utc_now()
+    rows = [
+        {
+            "exchange": ctx.name,
+            "symbol": t["symbol"],
+            "last": number(t.get("last")),
+            "bid": number(t.get("bid")),
+            "ask": number(t.get("ask")),
+            "high": number(t.get("high")),
+            "low": number(t.get("low")),
+            "base_volume": number(t.get("baseVolume")),
+            "quote_volume": number(t.get("quoteVolume")),
+            "percentage": number(t.get("percentage")),
+            "timestamp": t.get("timestamp") or ctx.now_ms,
+            "synced_at": now,
+            "raw": to_json(t.get("info")),
+        }
+        for t in tickers
+    ]
+    current = [r["symbol"] for r in rows]
+
+    def finish(store: Store) -> None:
+        marks = ",".join("?" * len(current))
+        store.execute(
+            f"DELETE FROM tickers WHERE exchange = ? AND symbol NOT IN ({marks})",
+            [ctx.name, *current],
+        )
+
+    pending = Pending(ctx.store)
+    pending.add("tickers", rows)
+    pending.flush(finish)
+    return len(rows)

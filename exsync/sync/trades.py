@@ -1,0 +1,53 @@
+"""Trades: own executions, fees included, from the stored cursor to now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exsync.store import to_json
+from exsync.sync.history import history_streams, walk_history
+from exsync.sync.unit import Pending, UnitContext, number, together
+
+
+async def sync(ctx: UnitContext) -> int:
+    """Own executions, fees included, from the stored cursor (or `trades_since`) to now."""
+    pending = Pending(ctx.store)
+    await together(
+        *(
+            walk_history(
+                ctx,
+                pending,
+                stream=stream,
+                symbol=symbol,
+                market_type=market_type,
+                method="fetch_my_trades",
+                limit=ctx.profile.page("trades", 100),
+                table="trades",
+                to_row=lambda trade: _trade_row(ctx, trade),
+                timestamp=lambda trade: trade.get("timestamp"),
+            )
+            for stream, symbol, market_type in history_streams(ctx, "trades")
+        )
+    )
+    pending.flush()
+    return pending.written
+
+
+def _trade_row(ctx: UnitContext, trade: dict[str, Any]) -> dict[str, Any]:
+    fee = trade.get("fee") or {}
+    return {
+        "exchange": ctx.name,
+        "id": str(trade["id"]),
+        "order_id": trade.get("order"),
+        "symbol": trade.get("symbol"),
+        "side": trade.get("side"),
+        "taker_or_maker": trade.get("takerOrMaker"),
+        "price": number(trade.get("price")),
+        "amount": number(trade.get("amount")),
+        "cost": number(trade.get("cost")),
+        "fee_cost": number(fee.get("cost")),
+        "fee_currency": fee.get("currency"),
+        "fee_rate": number(fee.get("rate")),
+        "timestamp": trade.get("timestamp"),
+        "raw": to_json(trade.get("info")),
+    }

@@ -1,0 +1,184 @@
+"""A unit's working context: the ccxt client with retries, page walking, and pending writes.
+
+`UnitContext` is what every data type module receives; `Pending` holds rows and cursor moves
+until they commit together, so the cursor never moves past rows that are not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from exsync.config import ExchangeConfig
+from exsync.profiles import Profile
+from exsync.retry import Attempts, call
+from exsync.store import Store
+
+log = logging.getLogger(__name__)
+
+#: rows held in memory before they are written; bounds memory during a long backfill
+FLUSH_ROWS = 20_000
+#: how many candle series of one exchange are fetched at once (ccxt's limiter still paces them)
+OHLCV_CONCURRENCY = 8
+#: how many time windows of one history stream are read at once during a backfill
+WINDOW_CONCURRENCY = 4
+
+
+async def together(*coroutines: Awaitable[Any]) -> list[Any]:
+    """Run coroutines concurrently; the first failure cancels the rest and is raised as is.
+
+    A unit that failed must not keep fetching and writing in the background.
+    """
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coroutines]  # type: ignore[arg-type]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
+class PaginationError(Exception):
+    """The exchange's pages do not lead to an end."""
+
+
+@dataclass
+class UnitContext:
+    """Everything a strategy needs for one exchange x data type unit."""
+
+    exchange: ExchangeConfig
+    client: Any
+    store: Store
+    profile: Profile
+    market_types: tuple[str, ...]
+    run_id: str
+    now_ms: int
+    attempts: Attempts = field(default_factory=Attempts)
+    #: called with the number of rows each exchange call returned (progress display)
+    on_rows: Callable[[int], None] | None = None
+
+    @property
+    def name(self) -> str:
+        """The exchange's configured name, the key of every row."""
+        return self.exchange.name
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a ccxt method with retries; transient errors are retried with backoff."""
+        settings = self.exchange.settings
+        result = await call(
+            getattr(self.client, method),
+            *args,
+            counter=self.attempts,
+            max_tries=settings.max_tries,
+            max_time=settings.max_time,
+            **kwargs,
+        )
+        if self.on_rows is not None:
+            self.on_rows(len(result) if isinstance(result, list | dict) else 1)
+        return result
+
+    async def pages(
+        self, method: str, *args: Any, params: dict[str, Any], limit: int | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield the pages of a cursor-paginated ccxt call until the exchange has no more."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            page_params = dict(params)
+            if cursor is not None and self.profile.cursor_param:
+                page_params[self.profile.cursor_param] = cursor
+            if limit is None:
+                rows = await self.call(method, *args, page_params)
+            else:
+                rows = await self.call(method, *args, limit, page_params)
+            cursor = self._take_cursor(rows)
+            yield rows
+            if not rows or not cursor:
+                return
+            if cursor in seen:
+                # Stopping here would silently drop the rest of the history.
+                raise PaginationError(f"{self.name}: {method} repeated page cursor {cursor[:40]!r}")
+            seen.add(cursor)
+
+    def _take_cursor(self, rows: list[dict[str, Any]]) -> str | None:
+        # ccxt leaves the next-page cursor in the `info` of one row; it is not exchange data,
+        # so it is removed before the row is stored.
+        field_name = self.profile.cursor_field
+        if not field_name:
+            return None
+        found = None
+        for row in rows:
+            info = row.get("info")
+            if isinstance(info, dict) and field_name in info:
+                found = info.pop(field_name) or found
+        return found or None
+
+    def params_for(self, market_type: str) -> dict[str, Any]:
+        """ccxt params selecting one market type in account-wide calls."""
+        return dict(self.profile.market_params.get(market_type, {}))
+
+    def settle_coins(self, market_type: str) -> list[str]:
+        """Settle coins of the contract markets of a type (one request each where required)."""
+        coins = {
+            market.get("settle")
+            for market in self.client.markets.values()
+            if market.get(market_type) and market.get("contract") and market.get("active", True)
+        }
+        return sorted(c for c in coins if c)
+
+
+class Pending:
+    """Rows and cursor moves waiting to be committed together."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.cursors: dict[tuple[str, str], int] = {}
+        self.written = 0
+
+    def add(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
+        self.rows[table].extend(rows)
+
+    def move_cursor(self, exchange: str, stream: str, position: int) -> None:
+        self.cursors[(exchange, stream)] = position
+
+    def size(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+    def flush(self, finish: Callable[[Store], None] | None = None) -> None:
+        """Commit the pending rows, cursor moves and `finish` in one transaction."""
+        if not self.rows and not self.cursors and finish is None:
+            return
+        with self.store.transaction():
+            for table, rows in self.rows.items():
+                # Rows repeated across overlapping pages are upserted in arrival order, so
+                # the later (newer) one wins.
+                self.written += self.store.upsert(table, rows)
+            for (exchange, stream), position in self.cursors.items():
+                self.store.set_cursor(exchange, stream, position)
+            if finish is not None:
+                finish(self.store)
+        self.rows.clear()
+        self.cursors.clear()
+
+
+def per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:
+    """Params for account-wide calls: one per settle coin where the exchange needs one."""
+    params = ctx.params_for(market_type)
+    if market_type == "spot" or not ctx.profile.settle_param:
+        return [params]
+    return [params | {ctx.profile.settle_param: coin} for coin in ctx.settle_coins(market_type)]
+
+
+def number(value: Any) -> float | None:
+    """A float from an exchange value, or None when it is missing or not a number."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -126,6 +126,19 @@ def record(
         )
 
 
+def release_probe(
+    store: Store, exchange: str, data_type: str, run_id: str, now: datetime | None = None
+) -> None:
+    """Hand back a half-open probe this run took but could not finish (it was interrupted):
+    the breaker is open again with its probe due at once, so the next run probes."""
+    now = now or datetime.now(UTC)
+    store.execute(
+        "UPDATE breakers SET state = ?, next_probe_at = ?, probe_run_id = NULL, updated_at = ? "
+        "WHERE exchange = ? AND data_type = ? AND state = ? AND probe_run_id = ?",
+        [OPEN, _iso(now), _iso(now), exchange, data_type, HALF_OPEN, run_id],
+    )
+
+
 def trip(
     store: Store,
     exchange: str,

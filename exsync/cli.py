@@ -175,6 +175,8 @@ def sync(
             lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
         )
     pass_summary(console(), result.run_id, result.units, result.seconds)
+    if result.interrupted:
+        typer.echo(f"exsync: interrupted by {result.interrupted}: {result.kept()}", err=True)
     raise typer.Exit(int(result.exit_code))
 
 

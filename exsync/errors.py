@@ -12,6 +12,8 @@ class ExitCode(IntEnum):
     FAILED = 1  #: at least one unit failed
     USAGE = 2  #: usage, configuration or database error; nothing was synced
     NOTHING_ATTEMPTED = 75  #: every unit was skipped (breaker open, lock held): EX_TEMPFAIL
+    INTERRUPTED = 130  #: Ctrl-C (SIGINT) cut the pass short; what was committed is kept
+    TERMINATED = 143  #: SIGTERM cut the pass short; what was committed is kept
 
 
 class ExsyncError(Exception):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,11 +42,13 @@ class UnitResult:
 
     exchange: str
     data_type: str
-    status: str  # ok | failed | skipped | unsupported
+    status: str  # ok | failed | skipped | unsupported | interrupted
     records: int = 0
     attempts: int = 0
     error: str | None = None
     seconds: float = 0.0
+    #: for an interrupted unit: the date its slowest history stream was committed up to
+    reached: str | None = None
 
 
 class Progress(Protocol):
@@ -54,6 +57,11 @@ class Progress(Protocol):
     def started(self, exchange: str, data_type: str) -> None: ...
 
     def received(self, exchange: str, data_type: str, rows: int) -> None: ...
+
+    def reached(
+        self, exchange: str, data_type: str, stream: str, position: int, start: int, end: int
+    ) -> None:
+        """A history stream has been read and committed up to `position` (ms) of start..end."""
 
     def finished(self, unit: UnitResult) -> None: ...
 
@@ -65,13 +73,18 @@ class PassResult:
     run_id: str
     units: list[UnitResult] = field(default_factory=list)
     seconds: float = 0.0
+    #: the signal that cut the pass short (SIGINT, SIGTERM), if one did
+    interrupted: str | None = None
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when no unit failed, 1 when any failed, 75 when every unit was skipped.
+        """0 when no unit failed, 1 when any failed, 75 when every unit was skipped; 130 or
+        143 when a signal cut the pass short.
 
         An unsupported unit is neither: the exchange cannot provide it, nothing to retry.
         """
+        if self.interrupted:
+            return ExitCode.TERMINATED if self.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
         if any(u.status == "failed" for u in self.units):
             return ExitCode.FAILED
         if self.units and all(u.status == "skipped" for u in self.units):
@@ -82,6 +95,14 @@ class PassResult:
     def ok(self) -> bool:
         """True when every requested unit succeeded."""
         return self.exit_code is ExitCode.OK
+
+    def kept(self) -> str:
+        """What an interrupted pass committed, in one line."""
+        stopped = [u for u in self.units if u.status == "interrupted"]
+        rows = sum(u.records for u in stopped)
+        reached = sorted({u.reached for u in stopped if u.reached})
+        where = f", history read up to {reached[0]}" if reached else ""
+        return f"kept {rows:,} rows{where}; a rerun resumes from there"
 
 
 class Synchronizer:
@@ -113,8 +134,41 @@ class Synchronizer:
         """Run one pass and return its result; raises ConfigError/DatabaseError before any work.
 
         `wait`: seconds to wait for an exchange another run is syncing, instead of skipping it.
+        SIGINT or SIGTERM cuts the pass short: what was committed stays, the units in flight
+        are recorded as interrupted and the result says which signal came.
         """
-        return asyncio.run(self.sync_async(exchanges, types, wait))
+        return asyncio.run(self._interruptible(self.sync_async(exchanges, types, wait)))
+
+    async def _interruptible(self, work: Awaitable[PassResult]) -> PassResult:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(work)
+        came: list[str] = []
+
+        def interrupt(sig: signal.Signals) -> None:
+            if came:  # a second signal: stop at once
+                raise KeyboardInterrupt
+            log.warning("%s: stopping; what was committed is kept", sig.name)
+            came.append(sig.name)
+            task.cancel()
+
+        watched = (signal.SIGINT, signal.SIGTERM)
+        installed = []
+        for sig in watched:
+            if signal.getsignal(sig) not in (signal.SIG_DFL, signal.default_int_handler):
+                continue  # the caller handles it (`exsync run` lets the pass finish)
+            try:
+                loop.add_signal_handler(sig, interrupt, sig)
+                installed.append(sig)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                pass
+        try:
+            result = await task
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        if came:
+            result.interrupted = came[0]
+        return result
 
     async def sync_async(
         self,
@@ -137,14 +191,21 @@ class Synchronizer:
         result = PassResult(run_id=_new_run_id())
         with Store(self.db_path) as store:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
-            outcomes = await asyncio.gather(
-                *(
-                    ExchangePass(store, result.run_id, exchange, credentials, self.progress).run(
-                        data_types, wait
+            passes = [
+                ExchangePass(store, result.run_id, exchange, credentials, self.progress)
+                for exchange, credentials, _ in plans
+            ]
+            try:
+                outcomes = await asyncio.gather(
+                    *(
+                        one.run(data_types, wait)
+                        for one, (_, _, data_types) in zip(passes, plans, strict=True)
                     )
-                    for exchange, credentials, data_types in plans
                 )
-            )
+            except asyncio.CancelledError:
+                # Interrupted: each exchange recorded its units as they stopped.
+                outcomes = [one.recorded for one in passes]
+                result.interrupted = "interrupted"
             self._after_pass(store)
         for units in outcomes:
             result.units.extend(units)
@@ -182,6 +243,8 @@ class ExchangePass:
     exchange: ExchangeConfig
     credentials: Credentials
     progress: Progress | None = None
+    #: the units recorded so far, in the order they finished
+    recorded: list[UnitResult] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -191,6 +254,12 @@ class ExchangePass:
         """Sync this exchange; whatever goes wrong here never stops the other exchanges."""
         try:
             return await self._run(data_types, wait)
+        except asyncio.CancelledError:
+            done = {u.data_type for u in self.recorded}
+            for data_type in data_types:
+                if str(data_type) not in done:
+                    self._record(data_type, "interrupted", error="interrupted before it started")
+            raise
         except Exception as exc:
             message = _one_line(exc, self.credentials)
             log.error("%s failed: %s", self.name, message)
@@ -306,10 +375,35 @@ class ExchangePass:
         started = time.monotonic()
         if self.progress is not None:
             progress = self.progress
-            _quietly(progress.started, self.name, str(data_type))
-            ctx.on_rows = lambda rows: _quietly(progress.received, self.name, str(data_type), rows)
+            _quietly(progress, "started", self.name, str(data_type))
+            ctx.on_rows = lambda rows: _quietly(
+                progress, "received", self.name, str(data_type), rows
+            )
+            ctx.on_reached = lambda stream, position, start, end: _quietly(
+                progress, "reached", self.name, str(data_type), stream, position, start, end
+            )
         try:
             records = await STRATEGIES[data_type](ctx)
+        except asyncio.CancelledError:
+            reached = _date(min(ctx.positions.values())) if ctx.positions else None
+            log.info(
+                "%s %s stopped: %d rows kept%s",
+                self.name,
+                data_type,
+                ctx.written,
+                f", read up to {reached}" if reached else "",
+            )
+            self._record(
+                data_type,
+                "interrupted",
+                started_at,
+                records=ctx.written,
+                attempts=ctx.attempts.attempts,
+                error="interrupted; what was committed is kept",
+                seconds=time.monotonic() - started,
+                reached=reached,
+            )
+            raise
         except Exception as exc:
             message = _one_line(exc, self.credentials)
             log.error("%s %s failed: %s", self.name, data_type, message)
@@ -349,8 +443,13 @@ class ExchangePass:
         attempts: int = 0,
         error: str | None = None,
         seconds: float = 0.0,
+        reached: str | None = None,
     ) -> UnitResult:
-        """Record a unit in sync_runs and count it in its breaker, in one transaction."""
+        """Record a unit in sync_runs and count it in its breaker, in one transaction.
+
+        Skipped and interrupted units are not counted: neither says anything about the
+        exchange. An interrupted probe hands its breaker back, ready to probe again.
+        """
         with self.store.transaction():
             self.store.record_run(
                 run_id=self.run_id,
@@ -363,7 +462,9 @@ class ExchangePass:
                 attempts=attempts,
                 error=error,
             )
-            if status != "skipped":
+            if status == "interrupted":
+                breaker.release_probe(self.store, self.name, str(data_type), self.run_id)
+            elif status != "skipped":
                 # unsupported closes a breaker like success: nothing is wrong to retry
                 breaker.record(
                     self.store,
@@ -374,9 +475,12 @@ class ExchangePass:
                     self.exchange.settings,
                     run_id=self.run_id,
                 )
-        unit = UnitResult(self.name, str(data_type), status, records, attempts, error, seconds)
+        unit = UnitResult(
+            self.name, str(data_type), status, records, attempts, error, seconds, reached
+        )
+        self.recorded.append(unit)
         if self.progress is not None:
-            _quietly(self.progress.finished, unit)
+            _quietly(self.progress, "finished", unit)
         return unit
 
 
@@ -410,10 +514,10 @@ async def _keep_lock(store: Store, exchange: str, run_id: str, lease: float) -> 
             return
 
 
-def _quietly(report: Callable[..., None], *args: Any) -> None:
-    """Call a progress display; a display that breaks never fails a unit."""
+def _quietly(progress: Progress, event: str, *args: Any) -> None:
+    """Tell a progress display about an event; a display that breaks never fails a unit."""
     try:
-        report(*args)
+        getattr(progress, event)(*args)
     except Exception as exc:
         log.debug("progress display: %s", exc)
 
@@ -424,6 +528,10 @@ def _one_line(exc: BaseException, credentials: Credentials) -> str:
     # Scrub first: a secret cut in half by the truncation would no longer match.
     text = scrub(f"{exc.__class__.__name__}: {text}", credentials)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _date(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))
 
 
 def _new_run_id() -> str:

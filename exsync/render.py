@@ -14,7 +14,7 @@ from rich.table import Table
 from exsync.durations import format_age
 from exsync.status import UnitStatus
 
-_STYLE = {"ok": "green", "failed": "red", "skipped": "yellow"}
+_STYLE = {"ok": "green", "failed": "red", "skipped": "yellow", "interrupted": "yellow"}
 
 
 class UnitLike(Protocol):
@@ -170,21 +170,30 @@ def accounts_table(out: Console, accounts: Sequence[Any]) -> None:
 class LiveProgress:
     """A live display of the units in flight, on stderr, for long passes such as backfills.
 
+    One line per unit with the rows received, and one per history stream with the date it
+    has been read and committed up to and an estimate of the time left.
     Use as a context manager and pass it to `Synchronizer(progress=...)`.
     """
 
-    def __init__(self) -> None:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    def __init__(self, out: Console | None = None) -> None:
+        from rich.progress import (
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
-            TextColumn("{task.fields[rows]:>10,} rows"),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            TimeRemainingColumn(),
+            console=out or Console(stderr=True),
             transient=True,
         )
-        self._tasks: dict[tuple[str, str], Any] = {}
+        self._tasks: dict[tuple[str, ...], Any] = {}
         self._rows: dict[tuple[str, str], int] = {}
 
     def __enter__(self) -> LiveProgress:
@@ -196,19 +205,35 @@ class LiveProgress:
 
     def started(self, exchange: str, data_type: str) -> None:
         self._tasks[(exchange, data_type)] = self._progress.add_task(
-            f"{exchange} {data_type}", total=None, rows=0
+            f"{exchange} {data_type}", total=None, detail=_rows_text(0)
         )
 
     def received(self, exchange: str, data_type: str, rows: int) -> None:
         key = (exchange, data_type)
         if key in self._tasks:
             self._rows[key] = self._rows.get(key, 0) + rows
-            self._progress.update(self._tasks[key], rows=self._rows[key])
+            self._progress.update(self._tasks[key], detail=_rows_text(self._rows[key]))
+
+    def reached(
+        self, exchange: str, data_type: str, stream: str, position: int, start: int, end: int
+    ) -> None:
+        key = (exchange, data_type, stream)
+        if end - start < 2 * 86_400_000:
+            return  # an incremental read: nothing worth a line of its own
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(f"  {stream}", total=end - start, detail="")
+        day = datetime.fromtimestamp(min(position, end) / 1000, UTC).strftime("%Y-%m-%d")
+        self._progress.update(
+            self._tasks[key], completed=max(0, min(position, end) - start), detail=f"at {day}"
+        )
 
     def finished(self, unit: Any) -> None:
-        task = self._tasks.pop((unit.exchange, unit.data_type), None)
-        if task is not None:
-            self._progress.remove_task(task)
+        for key in [k for k in self._tasks if k[:2] == (unit.exchange, unit.data_type)]:
+            self._progress.remove_task(self._tasks.pop(key))
+
+
+def _rows_text(rows: int) -> str:
+    return f"{rows:>10,} rows"
 
 
 def print_json(data: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exsync.store import Store, utc_now
-from exsync.sync.unit import Pending, UnitContext, number, together
+from exsync.sync.unit import UnitContext, number, together
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -43,7 +43,7 @@ async def sync(ctx: UnitContext) -> int:
             [ctx.name, *held],
         )
 
-    pending = Pending(ctx.store)
+    pending = ctx.pending()
     pending.add("balances", rows)
     columns = ("exchange", "run_id", "wallet", "asset", "free", "used", "total")
     pending.add("balance_snapshots", [{k: r[k] for k in columns} | {"taken_at": now} for r in rows])

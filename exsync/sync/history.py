@@ -13,7 +13,7 @@ from typing import Any
 
 from exsync.durations import parse_since
 from exsync.profiles import DAY_MS, market_type_of, symbols_for
-from exsync.sync.unit import FLUSH_ROWS, WINDOW_CONCURRENCY, Pending, UnitContext, together
+from exsync.sync.unit import WINDOW_CONCURRENCY, Pending, UnitContext, together
 
 
 def history_streams(ctx: UnitContext, kind: str) -> list[tuple[str, str | None, str]]:
@@ -56,6 +56,7 @@ async def walk_history(
         start = parse_since(settings.trades_since, ctx.now_ms)
     else:
         start = max(0, cursor - int(settings.overlap * 1000))
+    ctx.starts[stream] = start
     params = ctx.params_for(market_type) if symbol is None else {}
     window = ctx.profile.window_ms(market_type) or max(ctx.now_ms - start, DAY_MS)
     bounds = []
@@ -85,8 +86,9 @@ async def walk_history(
             async for page in _window_pages(ctx, method, symbol, since, window_params, limit):
                 pending.add(table, (to_row(item) for item in page))
                 seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
-                if pending.size() >= FLUSH_ROWS:
-                    pending.flush()  # rows only: the cursor waits for the window to complete
+                # Rows of a window still being read may commit before its cursor moves: they
+                # are upserts, so a pass that re-reads them never duplicates them.
+                pending.flush_if_due()
         # Some exchanges filter windows by creation time while rows carry later update
         # times: a window never vouches for anything after its own end.
         finished[index] = min(seen, window_end)
@@ -94,15 +96,19 @@ async def walk_history(
         # windows. Everything up to such a window's end is read, so any cursor up to there
         # is safe; the newest row's time keeps it still when nothing new arrived, and a floor
         # about one window back keeps an idle stream from re-walking its past.
+        moved = committable in finished
         while committable in finished:
             newest = max(newest, finished.pop(committable))
             # The floor is aligned to whole windows so that it moves once a window, not on
             # every pass: a rerun when nothing changed moves no cursor.
             floor = (bounds[committable][1] - window + 1) // window * window
-            pending.move_cursor(ctx.name, stream, max(newest, floor, start))
+            reached = bounds[committable][1]
+            pending.move_cursor(ctx.name, stream, max(newest, floor, start), reached)
             committable += 1
-        if pending.size() >= FLUSH_ROWS:
-            pending.flush()
+        if moved:
+            pending.flush()  # the end of a time window: its rows and the cursor, together
+        else:
+            pending.flush_if_due()
 
     await together(*(read_window(i, start_, end) for i, (start_, end) in enumerate(bounds)))
 

@@ -6,7 +6,7 @@ import asyncio
 
 from exsync.durations import parse_since
 from exsync.profiles import symbols_for
-from exsync.sync.unit import OHLCV_CONCURRENCY, Pending, UnitContext
+from exsync.sync.unit import OHLCV_CONCURRENCY, UnitContext
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -35,7 +35,7 @@ async def _sync_series(ctx: UnitContext, symbol: str, timeframe: str) -> int:
     since = (
         cursor if cursor is not None else parse_since(ctx.exchange.settings.ohlcv_since, ctx.now_ms)
     )
-    pending = Pending(ctx.store)
+    pending = ctx.pending()
     while True:
         candles = await ctx.call("fetch_ohlcv", symbol, timeframe, since, limit)
         candles = [c for c in candles if c and c[0] >= since]

@@ -10,7 +10,7 @@ import ccxt
 from exsync.capabilities import order_history_method
 from exsync.store import Store, to_json, utc_now
 from exsync.sync.history import history_streams, walk_history
-from exsync.sync.unit import Pending, UnitContext, number, per_settle_coin, together
+from exsync.sync.unit import UnitContext, number, per_settle_coin, together
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -32,7 +32,7 @@ async def sync(ctx: UnitContext) -> int:
 
     # Open orders were fetched first, so history (fetched after) holds the later state and
     # is written after them.
-    pending = Pending(ctx.store)
+    pending = ctx.pending()
     pending.add("orders", (_order_row(ctx, o) for o in open_orders))
     seen: set[tuple[str, str]] = set()
 

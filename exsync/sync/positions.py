@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from exsync.store import Store, to_json, utc_now
-from exsync.sync.unit import Pending, UnitContext, number, per_settle_coin, together
+from exsync.sync.unit import UnitContext, number, per_settle_coin, together
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -60,7 +60,7 @@ async def sync(ctx: UnitContext) -> int:
                     [now, now, ctx.name, symbol, side],
                 )
 
-    pending = Pending(ctx.store)
+    pending = ctx.pending()
     pending.add("positions", rows)
     pending.flush(finish)
     return len(rows)

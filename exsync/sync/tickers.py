@@ -7,7 +7,7 @@ from typing import Any
 
 from exsync.profiles import market_type_of, symbols_for
 from exsync.store import Store, to_json, utc_now
-from exsync.sync.unit import Pending, UnitContext, number
+from exsync.sync.unit import UnitContext, number
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -47,7 +47,7 @@ async def sync(ctx: UnitContext) -> int:
             [ctx.name, *current],
         )
 
-    pending = Pending(ctx.store)
+    pending = ctx.pending()
     pending.add("tickers", rows)
     pending.flush(finish)
     return len(rows)

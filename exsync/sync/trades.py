@@ -6,12 +6,12 @@ from typing import Any
 
 from exsync.store import to_json
 from exsync.sync.history import history_streams, walk_history
-from exsync.sync.unit import Pending, UnitContext, number, together
+from exsync.sync.unit import UnitContext, number, together
 
 
 async def sync(ctx: UnitContext) -> int:
     """Own executions, fees included, from the stored cursor (or `trades_since`) to now."""
-    pending = Pending(ctx.store)
+    pending = ctx.pending()
     await together(
         *(
             walk_history(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: rows held in memory before they are written; bounds memory during a long backfill
 FLUSH_ROWS = 20_000
+#: the longest a backfill holds read rows uncommitted: a kill loses at most this much work
+COMMIT_SECONDS = 2.0
 #: how many candle series of one exchange are fetched at once (ccxt's limiter still paces them)
 OHLCV_CONCURRENCY = 8
 #: how many time windows of one history stream are read at once during a backfill
@@ -60,6 +63,24 @@ class UnitContext:
     attempts: Attempts = field(default_factory=Attempts)
     #: called with the number of rows each exchange call returned (progress display)
     on_rows: Callable[[int], None] | None = None
+    #: called as a history stream's cursor moves: (stream, position, start, end) in ms
+    on_reached: Callable[[str, int, int, int], None] | None = None
+    #: rows this unit has committed so far (what an interrupted unit kept)
+    written: int = 0
+    #: stream -> the time (ms) up to which it has been read and committed
+    positions: dict[str, int] = field(default_factory=dict)
+    #: stream -> the time (ms) this pass started reading it from
+    starts: dict[str, int] = field(default_factory=dict)
+
+    def pending(self) -> Pending:
+        """A batch of writes for this unit; what it commits counts in `written`."""
+        return Pending(self.store, self)
+
+    def reached(self, stream: str, position: int) -> None:
+        """Record how far a history stream has been read and committed (progress display)."""
+        self.positions[stream] = position
+        if self.on_reached is not None:
+            self.on_reached(stream, position, self.starts.get(stream, position), self.now_ms)
 
     @property
     def name(self) -> str:
@@ -134,36 +155,63 @@ class UnitContext:
 class Pending:
     """Rows and cursor moves waiting to be committed together."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, unit: UnitContext | None = None) -> None:
         self.store = store
+        self.unit = unit
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.cursors: dict[tuple[str, str], int] = {}
+        self.reached: dict[str, int] = {}
         self.written = 0
+        self.flushed_at = time.monotonic()
 
     def add(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         self.rows[table].extend(rows)
 
-    def move_cursor(self, exchange: str, stream: str, position: int) -> None:
+    def move_cursor(
+        self, exchange: str, stream: str, position: int, reached: int | None = None
+    ) -> None:
+        """Move a stream's cursor with the next commit; `reached`: the time read up to."""
         self.cursors[(exchange, stream)] = position
+        if reached is not None:
+            self.reached[stream] = reached
 
     def size(self) -> int:
         return sum(len(r) for r in self.rows.values())
 
+    def due(self) -> bool:
+        """Whether it is time to commit: many rows held, or some held for COMMIT_SECONDS."""
+        if not self.rows and not self.cursors:
+            return False
+        return self.size() >= FLUSH_ROWS or time.monotonic() - self.flushed_at >= COMMIT_SECONDS
+
+    def flush_if_due(self) -> None:
+        """Commit when `due()`; called after every page of a backfill."""
+        if self.due():
+            self.flush()
+
     def flush(self, finish: Callable[[Store], None] | None = None) -> None:
         """Commit the pending rows, cursor moves and `finish` in one transaction."""
+        self.flushed_at = time.monotonic()
         if not self.rows and not self.cursors and finish is None:
             return
+        written = 0
         with self.store.transaction():
             for table, rows in self.rows.items():
                 # Rows repeated across overlapping pages are upserted in arrival order, so
                 # the later (newer) one wins.
-                self.written += self.store.upsert(table, rows)
+                written += self.store.upsert(table, rows)
             for (exchange, stream), position in self.cursors.items():
                 self.store.set_cursor(exchange, stream, position)
             if finish is not None:
                 finish(self.store)
+        self.written += written
+        if self.unit is not None:
+            self.unit.written += written
+            for stream, reached in self.reached.items():
+                self.unit.reached(stream, reached)
         self.rows.clear()
         self.cursors.clear()
+        self.reached.clear()
 
 
 def per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import ccxt.async_support as ccxt_async
 from exsync.config import ExchangeConfig
 from exsync.credentials import Credentials
 from exsync.errors import ConfigError
-from exsync.profiles import Profile, profile_for
+from exsync.profiles import Profile, RequestFix, profile_for
 from exsync.retry import Attempts, call, retry_after
 from exsync.store import Store
 
@@ -70,6 +70,8 @@ def create_client(
         settings["password"] = credentials.password
     client = klass(settings)
     _instrument(client)
+    for method, fix in profile.request_fixes.items():
+        _fix_requests(client, method, fix)
     if exchange.sandbox and not exchange.api_url:
         client.set_sandbox_mode(True)
     if exchange.api_url:
@@ -117,6 +119,34 @@ def _instrument(client: Any) -> None:
 
     client.handle_errors = checked_errors
     client.handle_http_status_code = checked_status
+
+
+def _fix_requests(client: Any, method: str, fix: RequestFix) -> None:
+    """Wrap one implicit API method of a client as the profile's RequestFix says."""
+    original = getattr(client, method)
+
+    async def fixed(params: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> Any:
+        request = {k: v for k, v in (params or {}).items() if k not in fix.drop}
+        response = await original(request, *args, **kwargs)
+        tag = fix.tag_rows_with
+        if tag and tag in request:
+            for row in _rows_of(response):
+                row.setdefault(tag, request[tag])
+        return response
+
+    setattr(client, method, fixed)
+
+
+def _rows_of(response: Any) -> list[dict[str, Any]]:
+    """The rows of an answer: a list, or the `list` inside its `result` (Bybit's envelope)."""
+    if isinstance(response, list):
+        found = response
+    elif isinstance(response, dict):
+        result = response.get("result")
+        found = result.get("list") if isinstance(result, dict) else None
+    else:
+        found = None
+    return [row for row in found or [] if isinstance(row, dict)]
 
 
 def markets_fingerprint(exchange: ExchangeConfig, market_types: tuple[str, ...]) -> str:

@@ -16,6 +16,17 @@ DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
+class RequestFix:
+    """How exsync adjusts one of ccxt's implicit API calls, and the rows it returns."""
+
+    #: request parameters ccxt adds on its own that exsync removes
+    drop: tuple[str, ...] = ()
+    #: the request parameter each returned row is tagged with (under the same name), so
+    #: ccxt's parser knows the market type of rows that do not say it
+    tag_rows_with: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """How exsync talks to one ccxt exchange class."""
 
@@ -53,6 +64,8 @@ class Profile:
     rate_limit_ms: float | None = None
     #: the market types exsync knows how to sync here (None: every one)
     supported_market_types: tuple[str, ...] | None = None
+    #: adjustments to ccxt's implicit API methods, by method name
+    request_fixes: dict[str, RequestFix] = field(default_factory=dict)
 
     def ccxt_options(self, market_types: tuple[str, ...]) -> dict[str, Any]:
         """ccxt options for a client syncing `market_types`."""
@@ -103,6 +116,13 @@ BYBIT = Profile(
     # and wallet endpoints exsync reads: 5 ms per cost unit is 40 per second in all, inside
     # every one of those limits.
     rate_limit_ms=5,
+    # ccxt asks execution/list for execType=Trade only; funding settlements, liquidations,
+    # auto-deleveraging, deliveries and settlements are executions too. Rows of some of
+    # those types carry no createType, from which ccxt's parser would take them for spot
+    # trades: each row is tagged with the category asked for.
+    request_fixes={
+        "privateGetV5ExecutionList": RequestFix(drop=("execType",), tag_rows_with="category")
+    },
 )
 
 BINANCE = Profile(

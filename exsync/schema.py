@@ -125,11 +125,13 @@ TABLES: tuple[Table, ...] = (
             "fee_currency": str,
             "fee_rate": float,
             "timestamp": int,
+            "exec_type": str,
             "raw": str,
         },
         pk=("exchange", "symbol", "id"),
         indexes=(("exchange", "timestamp"), ("exchange", "symbol", "timestamp")),
-        doc="Own executions (fills), fees included.",
+        doc="Own executions, fees included: fills (exec_type 'Trade') and those the exchange "
+        "books by itself (Bybit: Funding, BustTrade, AdlTrade, Delivery, Settle, ...).",
     ),
     Table(
         "tickers",

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from .market import DAY_MS, INTERVALS, Instrument
-from .records import Order
+from .records import EXEC_TYPES, Order
 from .state import ExchangeState, Key
 
 SEVEN_DAYS_MS = 7 * DAY_MS
@@ -424,14 +424,20 @@ def execution_list(state: ExchangeState, params: Params) -> dict[str, Any]:
     start, end = seven_day_window(params, state.now_ms())
     after = decode_cursor("execution", params.get("cursor"))
     exec_type = params.get("execType")
+    # Without execType every type comes back: trades, funding, liquidations, settlements...
+    kind = None
+    if exec_type is not None:
+        if exec_type not in EXEC_TYPES:
+            raise bad_request("params error: execType invalid")
+        kind = EXEC_TYPES.index(exec_type)
     filtered = any(
         params.get(n) for n in ("orderId", "orderLinkId", "symbol", "baseCoin", "settleCoin")
     )
     match: Callable[[Order], bool] | None = _order_matcher(params) if filtered else None
-    if category == "option" or exec_type not in (None, "Trade"):
-        match = _never  # only plain trades exist here: no funding, settlement or option rows
+    if category == "option":
+        match = _never  # no option executions exist here
     rows, next_key = state.query_executions(
-        category, start, end, match=match, after=after, limit=limit
+        category, start, end, match=match, after=after, limit=limit, kind=kind
     )
     return {
         "category": category,

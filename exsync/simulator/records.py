@@ -11,6 +11,20 @@ from .market import Instrument
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
 # Bybit only keeps orders that ended without any fill for 24 hours in order/history.
 UNFILLED_END_STATUSES = frozenset({"Cancelled", "Rejected", "Deactivated"})
+# Bybit's execution types (execType); an execution stores its index here. Only "Trade" comes
+# from the account's own orders: funding settlements, liquidations (BustTrade),
+# auto-deleveraging, delivery and settlement of expiring or delisted contracts, block trades
+# and moved positions are executions the exchange books by itself.
+EXEC_TYPES = (
+    "Trade",
+    "Funding",
+    "BustTrade",
+    "AdlTrade",
+    "Delivery",
+    "Settle",
+    "BlockTrade",
+    "MovePosition",
+)
 
 
 @dataclass(slots=True)
@@ -31,6 +45,9 @@ class Order:
     order_type: str = "Limit"
     time_in_force: str = "GTC"
     link_id: str = ""
+    # False for the exchange's own bookkeeping "orders" (a funding settlement's id): they own
+    # executions but no order endpoint lists them.
+    listed: bool = True
 
     @property
     def is_open(self) -> bool:
@@ -62,7 +79,7 @@ class ExecTable:
     stable while new rows arrive.
     """
 
-    __slots__ = ("leaves", "lots", "next_uid", "orders", "times", "uids")
+    __slots__ = ("kinds", "leaves", "lots", "next_uid", "orders", "times", "uids")
 
     def __init__(self) -> None:
         self.times = array("q")
@@ -70,6 +87,7 @@ class ExecTable:
         self.orders = array("q")  # index into the state's order list (Order.uid)
         self.lots = array("q")  # executed quantity in lots
         self.leaves = array("q")  # order quantity still open after this fill, in lots
+        self.kinds = array("b")  # index into EXEC_TYPES
         self.next_uid = 0
 
     def __len__(self) -> int:
@@ -84,10 +102,11 @@ class ExecTable:
         self.orders.extend(orders)
         self.lots.extend(lots)
         self.leaves.extend(leaves)
+        self.kinds.extend(bytes(count))
         self.uids.extend(range(self.next_uid, self.next_uid + count))
         self.next_uid += count
 
-    def insert(self, t: int, order_uid: int, lots: int, leaves: int) -> int:
+    def insert(self, t: int, order_uid: int, lots: int, leaves: int, kind: int = 0) -> int:
         """Insert one row at its sorted place; returns its index."""
         index = bisect_right(self.times, t)
         self.times.insert(index, t)
@@ -95,6 +114,7 @@ class ExecTable:
         self.orders.insert(index, order_uid)
         self.lots.insert(index, lots)
         self.leaves.insert(index, leaves)
+        self.kinds.insert(index, kind)
         self.next_uid += 1
         return index
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .market import Instrument, make_numeric_id, make_uuid, num, text_id
-from .records import ExecTable, Order, Position
+from .market import Instrument, make_numeric_id, make_uuid, num, text_id, unit
+from .records import EXEC_TYPES, ExecTable, Order, Position
 
 SPOT_FEE_RATE = 0.001
 MAKER_FEE_RATE = 0.0002
@@ -126,8 +126,27 @@ def order_row(order: Order) -> dict[str, Any]:
     return row
 
 
+# The order createType Bybit gives the executions it books by itself.
+_CREATE_TYPES = {
+    "BustTrade": "CreateByTakeOver_PassThrough",
+    "AdlTrade": "CreateByAdl_PassThrough",
+    "Delivery": "CreateBySettle_PassThrough",
+    "Settle": "CreateBySettle_PassThrough",
+    "BlockTrade": "CreateByBlockPassThrough",
+    "MovePosition": "CreateByBlock_TradeMovePosition_PassThrough",
+}
+
+
+def funding_rate(seed: int, uid: int) -> float:
+    """The funding rate of one settlement: -0.01% to +0.01%, deterministic."""
+    return round((unit(seed, 31, uid) - 0.35) * 0.0002, 6)
+
+
 def exec_row(seed: int, order: Order, table: ExecTable, index: int) -> dict[str, Any]:
-    """An execution (own trade) as execution/list returns it."""
+    """An execution as execution/list returns it: an own trade, or one the exchange booked."""
+    exec_type = EXEC_TYPES[table.kinds[index]]
+    if exec_type == "Funding":
+        return _funding_row(seed, order, table, index)
     inst = order.instrument
     lots = table.lots[index]
     qty = inst.qty_of(lots)
@@ -149,7 +168,7 @@ def exec_row(seed: int, order: Order, table: ExecTable, index: int) -> dict[str,
         "execId": exec_id_for(seed, inst, uid),
         "execPrice": inst.price_str(order.price_ticks),
         "execQty": inst.qty_str(lots),
-        "execType": "Trade",
+        "execType": exec_type,
         "execValue": num(trade_value(inst, qty, price), 10),
         "execTime": str(table.times[index]),
         "isMaker": order.is_maker,
@@ -169,12 +188,58 @@ def exec_row(seed: int, order: Order, table: ExecTable, index: int) -> dict[str,
     else:
         # createType is absent on spot rows; ccxt uses its presence to tell a
         # contract execution from a spot one when no symbol was passed.
-        row["createType"] = "CreateByUser"
+        row["createType"] = _CREATE_TYPES.get(exec_type, "CreateByUser")
         row["stopOrderType"] = "UNKNOWN"
         row["markPrice"] = inst.price_str(order.price_ticks)
         row["indexPrice"] = inst.price_str(order.price_ticks)
         row["closedSize"] = "0"
     return row
+
+
+def _funding_row(seed: int, order: Order, table: ExecTable, index: int) -> dict[str, Any]:
+    """A funding settlement as execution/list returns it (the form of Bybit's own example).
+
+    execQty is the position's size, execPrice the mark price, feeRate the funding rate and
+    execFee what the position paid (negative: received). The order id is a settlement id no
+    order endpoint knows, and the row carries no createType: without the category, ccxt's
+    parser takes such a row for a spot trade.
+    """
+    inst = order.instrument
+    qty = inst.qty_of(order.qty_lots)
+    mark = inst.price_of(order.price_ticks)
+    uid = table.uids[index]
+    rate = funding_rate(seed, uid)
+    value = trade_value(inst, qty, mark)
+    # Longs pay shorts when the rate is positive.
+    paid = value * rate * (1 if order.side == "Buy" else -1)
+    return {
+        "symbol": inst.symbol,
+        "orderId": order.order_id,
+        "orderLinkId": "",
+        "side": order.side,
+        "orderPrice": "0",
+        "orderQty": "0",
+        "leavesQty": "0",
+        "orderType": "UNKNOWN",
+        "stopOrderType": "UNKNOWN",
+        "execFee": num(paid, 10),
+        "execId": exec_id_for(seed, inst, uid),
+        "execPrice": inst.price_str(order.price_ticks),
+        "execQty": inst.qty_str(order.qty_lots),
+        "execType": "Funding",
+        "execValue": num(value, 10),
+        "execTime": str(table.times[index]),
+        "isMaker": False,
+        "feeRate": num(rate),
+        "tradeIv": "",
+        "markIv": "",
+        "markPrice": inst.price_str(order.price_ticks),
+        "indexPrice": "",
+        "underlyingPrice": "",
+        "blockTradeId": "",
+        "closedSize": "0",
+        "seq": 4_000_000_000 + uid,
+    }
 
 
 def position_row(position: Position, mark: float) -> dict[str, Any]:

@@ -56,9 +56,21 @@ class Scenario:
     # Binance's USD-M futures wallet (coin -> wallet balance); added last so that
     # positional construction keeps working.
     futures_balances: dict[str, float] = field(default_factory=lambda: {"USDT": 10_000.0})
+    # Executions the exchange books by itself on linear markets (Bybit): funding settlements
+    # at 00:00, 08:00 and 16:00 UTC, and now and then a liquidation, an auto-deleveraging, a
+    # delivery or settlement, a block trade or a moved position. Binance keeps those in its
+    # income history instead and ignores this.
+    booked_executions: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("positions", "open_orders", "closed_orders", "trades", "candle_days"):
+        for name in (
+            "positions",
+            "open_orders",
+            "closed_orders",
+            "trades",
+            "candle_days",
+            "booked_executions",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Scenario.{name} must be >= 0")
         if self.history_days < 1:

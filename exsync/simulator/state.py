@@ -7,12 +7,15 @@ the server is answering a client.
 from __future__ import annotations
 
 import heapq
+import random
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .account import AccountState, Key, ccxt_symbol, created_key, updated_key
 from .market import (
     DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
     Instrument,
     candle_ceil,
     candle_floor,
@@ -20,7 +23,7 @@ from .market import (
     candle_prev,
     kline_row,
 )
-from .records import UNFILLED_END_STATUSES, ExecTable, Order, Position
+from .records import EXEC_TYPES, UNFILLED_END_STATUSES, ExecTable, Order, Position
 from .render import (
     empty_position_row,
     exec_row,
@@ -28,7 +31,7 @@ from .render import (
     order_row,
     position_row,
 )
-from .scenario import Generated
+from .scenario import Generated, lots_for
 from .views import ticker_row, wallet_entry
 
 T = TypeVar("T")
@@ -67,6 +70,82 @@ class ExchangeState(AccountState):
 
     def _adopt(self, generated: Generated) -> None:
         self._executions: dict[str, ExecTable] = generated.executions
+        self._book_history()
+
+    def _book_history(self) -> None:
+        """The scenario's booked executions: mostly funding, every 8 hours, on linear markets."""
+        linear = self.instruments.get("linear") or []
+        count = self.scenario.booked_executions
+        if not linear or not count:
+            return
+        rng = random.Random(f"{self.seed}:booked")
+        start = self.anchor_ms - self.scenario.history_days * DAY_MS
+        first = start // (8 * HOUR_MS) + 1
+        slots = range(first, (self.anchor_ms - MINUTE_MS) // (8 * HOUR_MS) + 1)
+        kinds = EXEC_TYPES[1:]
+        for slot in sorted(rng.sample(slots, min(count, len(slots)))):
+            t = slot * 8 * HOUR_MS
+            exec_type = "Funding" if rng.random() < 0.8 else rng.choice(kinds)
+            if exec_type != "Funding":
+                t += int(rng.uniform(MINUTE_MS, 7 * HOUR_MS))
+            self._book(rng.choice(linear), exec_type, t, rng.choice(("Buy", "Sell")), rng)
+
+    def add_booked_executions(
+        self, exec_type: str, n: int = 1, symbol: str | None = None, ts: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Add ``n`` executions the exchange books by itself (``exec_type``: Funding,
+        BustTrade, AdlTrade, Delivery, Settle, BlockTrade, MovePosition) on a linear market
+        (``symbol``, or one drawn at random) at ``ts`` (default now); returns their rows."""
+        if exec_type not in EXEC_TYPES[1:]:
+            raise ValueError(f"exec_type must be one of {EXEC_TYPES[1:]}, not {exec_type!r}")
+        with self.lock:
+            t = self.now_ms() if ts is None else ts
+            if symbol is None:
+                choices = self.instruments["linear"]
+            else:
+                choices = [self._resolve(symbol, "linear", ("linear",))]
+            return [
+                self._book(
+                    self._rng.choice(choices),
+                    exec_type,
+                    t,
+                    self._rng.choice(("Buy", "Sell")),
+                    self._rng,
+                )
+                for _ in range(n)
+            ]
+
+    def _book(
+        self, inst: Instrument, exec_type: str, t: int, side: str, rng: random.Random
+    ) -> dict[str, Any]:
+        # The exchange's own bookkeeping "order": no order endpoint lists it.
+        price = self.prices.pair_price(inst, t)
+        lots = lots_for(inst, rng.uniform(500, 20_000), price)
+        uid = len(self._orders)
+        funding = exec_type == "Funding"
+        order = Order(
+            uid=uid,
+            order_id=f"{t // 1000}-{inst.symbol}-592334-{side}"
+            if funding
+            else order_id_for(self.seed, inst, uid),
+            instrument=inst,
+            side=side,
+            price_ticks=inst.to_ticks(price),
+            qty_lots=lots,
+            filled_lots=lots,
+            status="Filled",
+            created=t,
+            updated=t,
+            is_maker=False,
+            order_type="UNKNOWN" if funding else "Market",
+            listed=False,
+        )
+        self._orders.append(order)
+        if hasattr(self, "_order_index"):
+            self._order_index[order.order_id] = order
+        table = self._executions[inst.category]
+        index = table.insert(t, uid, lots, 0, EXEC_TYPES.index(exec_type))
+        return self._exec_row(table, index)
 
     def _order_id(self, inst: Instrument, uid: int) -> str:
         return order_id_for(self.seed, inst, uid)
@@ -92,7 +171,9 @@ class ExchangeState(AccountState):
     def open_orders(self) -> list[dict[str, Any]]:
         """Resting orders of every category, newest first, as order/realtime serves them."""
         with self.lock:
-            orders = sorted((o for o in self._orders if o.is_open), key=created_key, reverse=True)
+            orders = sorted(
+                (o for o in self._orders if o.is_open and o.listed), key=created_key, reverse=True
+            )
             return [order_row(o) for o in orders]
 
     @property
@@ -103,7 +184,9 @@ class ExchangeState(AccountState):
         """
         with self.lock:
             orders = sorted(
-                (o for o in self._orders if not o.is_open), key=updated_key, reverse=True
+                (o for o in self._orders if not o.is_open and o.listed),
+                key=updated_key,
+                reverse=True,
             )
             return [order_row(o) for o in orders]
 
@@ -125,7 +208,7 @@ class ExchangeState(AccountState):
             orders = [
                 o
                 for o in self._orders
-                if o.instrument.category == category and (o.is_open or not open_only)
+                if o.listed and o.instrument.category == category and (o.is_open or not open_only)
             ]
             orders.sort(key=created_key, reverse=True)
             return [order_row(o) for o in orders]
@@ -171,6 +254,8 @@ class ExchangeState(AccountState):
             closed: dict[str, dict[str, str]] = {c: {} for c in categories}
             for order in self._orders:
                 category = order.instrument.category
+                if not order.listed:
+                    continue
                 if order.is_open:
                     open_orders[category].add(order.order_id)
                 elif not (order.status in UNFILLED_END_STATUSES and order.updated < cutoff):
@@ -206,18 +291,20 @@ class ExchangeState(AccountState):
         match: Callable[[Order], bool] | None,
         after: Key | None,
         limit: int,
+        kind: int | None = None,
     ) -> tuple[list[dict[str, Any]], Key | None]:
-        """One page of executions with start <= execTime <= end, newest first."""
+        """One page of executions with start <= execTime <= end, newest first; `kind`: only
+        those of one execution type (an index into EXEC_TYPES)."""
         with self.lock:
             table = self._executions[category]
             lo, hi = table.window(start, end)
             if after is not None:
                 hi = min(hi, table.index_of_key(*after))
-            if match is None:
+            if match is None and kind is None:
                 indices = list(range(hi - 1, max(lo, hi - limit) - 1, -1))
                 more = hi - limit > lo
             else:
-                indices, more = _scan_down(table, lo, hi, limit, self._orders, match)
+                indices, more = _scan_down(table, lo, hi, limit, self._orders, match, kind)
             rows = [self._exec_row(table, i) for i in indices]
             next_key = (table.times[indices[-1]], table.uids[indices[-1]]) if more else None
             return rows, next_key
@@ -246,6 +333,7 @@ class ExchangeState(AccountState):
                     o
                     for o in self._orders
                     if not o.is_open
+                    and o.listed
                     and o.instrument.category == category
                     and (start is None or start <= o.updated)
                     and (end is None or o.updated <= end)
@@ -261,7 +349,9 @@ class ExchangeState(AccountState):
         """Finished orders of a category, newest update first (order/realtime openOnly=1)."""
         with self.lock:
             orders = [
-                o for o in self._orders if not o.is_open and o.instrument.category == category
+                o
+                for o in self._orders
+                if not o.is_open and o.listed and o.instrument.category == category
             ]
             orders.sort(key=updated_key, reverse=True)
             return orders[:500]
@@ -375,13 +465,15 @@ def _scan_down(
     hi: int,
     limit: int,
     orders: list[Order],
-    match: Callable[[Order], bool],
+    match: Callable[[Order], bool] | None,
+    kind: int | None = None,
 ) -> tuple[list[int], bool]:
     """Up to ``limit`` matching row indices in [lo, hi), newest first, and whether more match."""
     found: list[int] = []
     order_of = table.orders
+    kinds = table.kinds
     for i in range(hi - 1, lo - 1, -1):
-        if match(orders[order_of[i]]):
+        if (kind is None or kinds[i] == kind) and (match is None or match(orders[order_of[i]])):
             if len(found) == limit:
                 return found, True
             found.append(i)

@@ -49,5 +49,13 @@ def _trade_row(ctx: UnitContext, trade: dict[str, Any]) -> dict[str, Any]:
         "fee_currency": fee.get("currency"),
         "fee_rate": number(fee.get("rate")),
         "timestamp": trade.get("timestamp"),
+        # The exchange's execution type; exchanges whose trade history holds only trades
+        # (Binance) do not say it.
+        "exec_type": _exec_type(trade.get("info")),
         "raw": to_json(trade.get("info")),
     }
+
+
+def _exec_type(info: Any) -> str:
+    kind = info.get("execType") if isinstance(info, dict) else None
+    return kind if isinstance(kind, str) and kind else "Trade"

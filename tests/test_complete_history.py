@@ -32,7 +32,7 @@ def test_every_execution_type_is_stored_with_its_type(booked, make_config, db_pa
         for r in rows(db_path, "SELECT id, exec_type, symbol, fee_cost, amount FROM trades")
     }
     assert set(stored) == set(executions)
-    for exec_id, (exec_type, symbol, fee, amount) in stored.items():
+    for exec_id, (exec_type, symbol, _, _) in stored.items():
         raw = executions[exec_id]
         assert exec_type == raw["execType"]
         if raw["execType"] != "Trade":

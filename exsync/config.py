@@ -48,6 +48,8 @@ class Settings:
     markets_ttl: float = 6 * 3600.0
     stale_after: float = 3600.0
     overlap: float = 300.0
+    reread: float = 86400.0
+    reread_every: float = 86400.0
     timeout: float = 15.0
     max_tries: int = 4
     max_time: float = 60.0
@@ -62,13 +64,21 @@ _DURATION_SETTINGS = {
     "markets_ttl",
     "stale_after",
     "overlap",
+    "reread",
+    "reread_every",
     "timeout",
     "max_time",
     "reset_timeout",
     "max_reset_timeout",
     "lock_lease",
 }
-_POSITIVE_SETTINGS = {"timeout", "reset_timeout", "max_reset_timeout", "lock_lease"}
+_POSITIVE_SETTINGS = {
+    "timeout",
+    "reset_timeout",
+    "max_reset_timeout",
+    "lock_lease",
+    "reread_every",
+}
 _SINCE_SETTINGS = {"ohlcv_since", "trades_since"}
 _SETTING_NAMES = {f.name for f in fields(Settings)}
 

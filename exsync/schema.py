@@ -171,9 +171,16 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "cursors",
-        {"exchange": str, "stream": str, "position": int, "updated_at": str},
+        {
+            "exchange": str,
+            "stream": str,
+            "position": int,
+            "updated_at": str,
+            "reread_at": int,
+        },
         pk=("exchange", "stream"),
-        doc="Where each incremental stream resumes (ms); moves only with the rows it covers.",
+        doc="Where each incremental stream resumes (ms); moves only with the rows it covers. "
+        "reread_at: when the stream's recent past was last read again in depth (ms).",
     ),
     Table(
         "sync_runs",

@@ -133,6 +133,20 @@ class Store:
             (exchange, stream, position, utc_now()),
         )
 
+    def get_reread(self, exchange: str, stream: str) -> int | None:
+        """When a stream's recent past was last read again in depth (ms), or None."""
+        row = self.conn.execute(
+            "SELECT reread_at FROM cursors WHERE exchange = ? AND stream = ?", (exchange, stream)
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def set_reread(self, exchange: str, stream: str, at: int) -> None:
+        """Record a deep re-read of a stream (inside the transaction that moves its cursor)."""
+        self.conn.execute(
+            "UPDATE cursors SET reread_at = ? WHERE exchange = ? AND stream = ?",
+            (at, exchange, stream),
+        )
+
     # -- sync history ---------------------------------------------------------------------
 
     def record_run(

@@ -46,16 +46,27 @@ async def walk_history(
     """Fetch a history stream window by window and page by page, from its cursor to now.
 
     The cursor is the newest timestamp stored; the next pass starts `overlap` before it, so
-    late-arriving rows are caught and re-read rows are upserted, never duplicated. When the
-    newest row is older than one window, the cursor rests one window before now so an idle
-    account costs one request per pass rather than a walk over its whole history.
+    rows that appear a little late are caught and re-read rows are upserted, never
+    duplicated. Rows can appear later than that (Bybit: order history "may delay"), so once
+    every `reread_every` the stream reads its last `reread` again. When the newest row is
+    older than one window, the cursor rests one window before now so an idle account costs
+    one request per pass rather than a walk over its whole history.
     """
     settings = ctx.exchange.settings
     cursor = ctx.store.get_cursor(ctx.name, stream)
+    reread_due = False
     if cursor is None:
         start = parse_since(settings.trades_since, ctx.now_ms)
+        reread_due = True  # a first backfill reads everything: it counts as a deep read
     else:
         start = max(0, cursor - int(settings.overlap * 1000))
+        last = ctx.store.get_reread(ctx.name, stream)
+        if settings.reread > 0 and (
+            last is None
+            or not 0 <= ctx.now_ms - last < settings.reread_every * 1000  # due, or clock stepped
+        ):
+            start = min(start, ctx.now_ms - int(settings.reread * 1000))
+            reread_due = True
     ctx.starts[stream] = start
     params = ctx.params_for(market_type) if symbol is None else {}
     window = ctx.profile.window_ms(market_type) or max(ctx.now_ms - start, DAY_MS)
@@ -111,6 +122,8 @@ async def walk_history(
             pending.flush_if_due()
 
     await together(*(read_window(i, start_, end) for i, (start_, end) in enumerate(bounds)))
+    if reread_due:
+        pending.mark_reread(ctx.name, stream, ctx.now_ms)
 
 
 async def _window_pages(

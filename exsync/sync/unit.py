@@ -161,6 +161,7 @@ class Pending:
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.cursors: dict[tuple[str, str], int] = {}
         self.reached: dict[str, int] = {}
+        self.rereads: dict[tuple[str, str], int] = {}
         self.written = 0
         self.flushed_at = time.monotonic()
 
@@ -174,6 +175,10 @@ class Pending:
         self.cursors[(exchange, stream)] = position
         if reached is not None:
             self.reached[stream] = reached
+
+    def mark_reread(self, exchange: str, stream: str, at: int) -> None:
+        """Record with the next commit that a stream's recent past was read again at `at`."""
+        self.rereads[(exchange, stream)] = at
 
     def size(self) -> int:
         return sum(len(r) for r in self.rows.values())
@@ -192,7 +197,7 @@ class Pending:
     def flush(self, finish: Callable[[Store], None] | None = None) -> None:
         """Commit the pending rows, cursor moves and `finish` in one transaction."""
         self.flushed_at = time.monotonic()
-        if not self.rows and not self.cursors and finish is None:
+        if not self.rows and not self.cursors and not self.rereads and finish is None:
             return
         written = 0
         with self.store.transaction():
@@ -202,6 +207,8 @@ class Pending:
                 written += self.store.upsert(table, rows)
             for (exchange, stream), position in self.cursors.items():
                 self.store.set_cursor(exchange, stream, position)
+            for (exchange, stream), at in self.rereads.items():
+                self.store.set_reread(exchange, stream, at)
             if finish is not None:
                 finish(self.store)
         self.written += written
@@ -212,6 +219,7 @@ class Pending:
         self.rows.clear()
         self.cursors.clear()
         self.reached.clear()
+        self.rereads.clear()
 
 
 def per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:

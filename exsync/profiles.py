@@ -64,6 +64,9 @@ class Profile:
     rate_limit_ms: float | None = None
     #: the market types exsync knows how to sync here (None: every one)
     supported_market_types: tuple[str, ...] | None = None
+    #: the order history method's parameter that asks for one order by id (None: the
+    #: exchange's order history cannot; ccxt's fetchOrder is used where it exists)
+    order_id_param: str | None = None
     #: adjustments to ccxt's implicit API methods, by method name
     request_fixes: dict[str, RequestFix] = field(default_factory=dict)
 
@@ -106,6 +109,7 @@ BYBIT = Profile(
         "inverse": {"type": "swap", "subType": "inverse"},
     },
     settle_param="settleCoin",
+    order_id_param="orderId",
     # A unified trading account is assumed, which saves two account-mode requests before
     # the first balance call.
     options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,11 @@ BUSY_TIMEOUT_MS = 30_000
 def utc_now() -> str:
     """The current time as exsync stores its own timestamps (ISO-8601, UTC, milliseconds)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def utc_now_minus(seconds: float) -> str:
+    """`utc_now()` of `seconds` ago, for comparisons with stored bookkeeping times."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
 def to_json(value: Any) -> str:

@@ -97,3 +97,38 @@ def test_late_rows_are_caught_by_the_daily_deeper_reread(sim, make_config, db_pa
     sim.reset_counts()
     assert Synchronizer(config).sync().ok
     assert _requests(sim) == incremental
+
+
+def _lookups(sim: BybitSimulator, order_id: str) -> int:
+    return sum(1 for _, path, query in sim.requests if f"orderId={order_id}" in query)
+
+
+def test_a_vanished_order_is_looked_up_by_id_and_rechecked_until_its_end_is_known(
+    sim, make_config, db_path
+):
+    config, _ = make_config({"bybit": exchange_entry(sim.url, types=["orders"])})
+    assert Synchronizer(config).sync().ok
+    state = sim.state
+    now = state.now_ms()
+    victim = next(o for o in state.open_orders if int(o["createdTime"]) < now - 15 * 60_000)[
+        "orderId"
+    ]
+    # Cancelled 10 minutes ago, beyond the overlap; Bybit's history shows it only later.
+    state.cancel_order(victim, ts=now - 10 * 60_000, history_delay=3600)
+    other = next(o["orderId"] for o in state.open_orders if o["orderId"] != victim)
+    state.fill_order(other)  # the history cursor moves on past the cancellation
+
+    sim.reset_counts()
+    assert Synchronizer(config).sync().ok
+    assert dict(rows(db_path, "SELECT id, status FROM orders"))[victim] == "unknown"
+    assert _lookups(sim, victim) == 1  # asked by id before giving up
+
+    state.publish_delayed()  # the history entry appears
+    sim.reset_counts()
+    assert Synchronizer(config).sync().ok
+    assert dict(rows(db_path, "SELECT id, status FROM orders"))[victim] == "canceled"
+    assert _lookups(sim, victim) == 1
+
+    sim.reset_counts()
+    assert Synchronizer(config).sync().ok
+    assert _lookups(sim, victim) == 0  # known now: never asked again

@@ -261,12 +261,22 @@ class AccountState:
             order.updated = t
             return self._record_fill(order, t, lots, 0)
 
-    def cancel_order(self, order_id: str | int) -> None:
-        """Cancel an open order now: it leaves the open orders and shows in the history."""
+    def cancel_order(
+        self, order_id: str | int, ts: int | None = None, history_delay: float = 0.0
+    ) -> None:
+        """Cancel an open order (now, or at ``ts``): it leaves the open orders and shows in
+        the history, ``history_delay`` seconds later where the exchange delays it (Bybit)."""
         with self.lock:
             order = self._open_order(str(order_id))
             order.status = "PartiallyFilledCanceled" if order.filled_lots else "Cancelled"
-            order.updated = max(self.now_ms(), order.created)
+            order.updated = max(self.now_ms() if ts is None else ts, order.created)
+            order.published = self.now_ms() + int(history_delay * 1000)
+
+    def publish_delayed(self) -> None:
+        """Let every finished order whose history entry was delayed show now."""
+        with self.lock:
+            for order in self._orders:
+                order.published = 0
 
     def open_position(
         self,

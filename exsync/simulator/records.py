@@ -48,6 +48,8 @@ class Order:
     # False for the exchange's own bookkeeping "orders" (a funding settlement's id): they own
     # executions but no order endpoint lists them.
     listed: bool = True
+    # When a finished order shows in the order history (ms): Bybit's history "may delay".
+    published: int = 0
 
     @property
     def is_open(self) -> bool:

@@ -328,12 +328,14 @@ class ExchangeState(AccountState):
                 ]
                 key = created_key
             else:
-                cutoff = self.now_ms() - DAY_MS
+                now = self.now_ms()
+                cutoff = now - DAY_MS
                 orders = [
                     o
                     for o in self._orders
                     if not o.is_open
                     and o.listed
+                    and o.published <= now
                     and o.instrument.category == category
                     and (start is None or start <= o.updated)
                     and (end is None or o.updated <= end)
@@ -348,10 +350,14 @@ class ExchangeState(AccountState):
     def recent_closed_orders(self, category: str) -> list[Order]:
         """Finished orders of a category, newest update first (order/realtime openOnly=1)."""
         with self.lock:
+            now = self.now_ms()
             orders = [
                 o
                 for o in self._orders
-                if not o.is_open and o.listed and o.instrument.category == category
+                if not o.is_open
+                and o.listed
+                and o.published <= now
+                and o.instrument.category == category
             ]
             orders.sort(key=updated_key, reverse=True)
             return orders[:500]

@@ -8,9 +8,14 @@ from typing import Any
 import ccxt
 
 from exsync.capabilities import order_history_method
-from exsync.store import Store, to_json, utc_now
+from exsync.store import Store, to_json, utc_now, utc_now_minus
 from exsync.sync.history import history_streams, walk_history
 from exsync.sync.unit import UnitContext, number, per_settle_coin, together
+
+#: how long an order left 'unknown' is asked about again on later passes
+RECHECK_SECONDS = 7 * 86_400
+#: the most orders one pass looks up by id (each costs a request)
+LOOKUPS_PER_PASS = 50
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -66,23 +71,33 @@ async def sync(ctx: UnitContext) -> int:
         ).fetchall()
         if (symbol, order_id) not in current
     ]
-    if vanished and ctx.profile.history_per_symbol and ctx.client.has.get("fetchOrder"):
-        found = await asyncio.gather(
-            *(ctx.call("fetch_order", order_id, symbol) for symbol, order_id in vanished),
-            return_exceptions=True,
-        )
-        lost = []
-        for key, order in zip(vanished, found, strict=True):
-            if isinstance(order, ccxt.OrderNotFound | ccxt.BadSymbol):
-                lost.append(key)  # the exchange no longer knows it: 'unknown', not a failure
-            elif isinstance(order, BaseException):
-                raise order
-            else:
-                pending.add("orders", [_order_row(ctx, order)])
-        vanished = lost
+    # Orders left 'unknown' by earlier passes are asked about again for a while: their
+    # history entry may simply have been late.
+    since = utc_now_minus(RECHECK_SECONDS)
+    unknown = [
+        (symbol, order_id)
+        for symbol, order_id in ctx.store.execute(
+            "SELECT symbol, id FROM orders WHERE exchange = ? AND status = 'unknown' "
+            "AND synced_at >= ? ORDER BY synced_at DESC",
+            [ctx.name, since],
+        ).fetchall()
+        if (symbol, order_id) not in current
+    ]
+    asked = (vanished + unknown)[:LOOKUPS_PER_PASS]
+    found = await asyncio.gather(*(_look_up(ctx, *key) for key in asked), return_exceptions=True)
+    lost = set()
+    for key, order in zip(asked, found, strict=True):
+        if isinstance(order, BaseException):
+            raise order
+        if order is None:
+            lost.add(key)  # the exchange does not know it (now): 'unknown', not a failure
+        else:
+            pending.add("orders", [_order_row(ctx, order)])
+    # Still unknown after asking, or not asked (lookups are capped per pass).
+    gone = [key for key in vanished if key in lost or key not in asked]
 
     def finish(store: Store) -> None:
-        for symbol, order_id in vanished:
+        for symbol, order_id in gone:
             store.execute(
                 "UPDATE orders SET status = 'unknown', synced_at = ? "
                 "WHERE exchange = ? AND symbol = ? AND id = ?",
@@ -91,6 +106,25 @@ async def sync(ctx: UnitContext) -> int:
 
     pending.flush(finish)
     return pending.written
+
+
+async def _look_up(ctx: UnitContext, symbol: str, order_id: str) -> dict[str, Any] | None:
+    """One order by id, or None when the exchange does not know it.
+
+    Through the order history where it takes an order id (Bybit keeps orders with fills
+    for two years there, unfilled cancellations for 24 hours), else ccxt's fetchOrder.
+    """
+    param = ctx.profile.order_id_param
+    try:
+        if param:
+            method = order_history_method(ctx.client.has)
+            rows = await ctx.call(method, symbol, None, None, {param: order_id})
+            return next((row for row in rows if str(row.get("id")) == order_id), None)
+        if ctx.client.has.get("fetchOrder"):
+            return await ctx.call("fetch_order", order_id, symbol)
+    except (ccxt.OrderNotFound, ccxt.BadSymbol):
+        return None
+    return None
 
 
 def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ exchange class's capabilities), so the CLI imports this module only for those co
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -14,9 +15,10 @@ from typing import Any
 from exsync.capabilities import unsupported_reason
 from exsync.config import Config, ExchangeConfig
 from exsync.credentials import resolve
+from exsync.durations import parse_since
 from exsync.errors import ConfigError
 from exsync.factory import check_ccxt_id, client_capabilities
-from exsync.profiles import market_type_of, market_types_for, symbols_for
+from exsync.profiles import market_type_of, market_types_for, profile_for, symbols_for
 
 
 @dataclass
@@ -86,12 +88,35 @@ def validate(config: Config) -> list[str]:
                     f"{_article(market_type_of(symbol))} market, which exsync does not sync on "
                     f"{exchange.ccxt_id} yet; it is left out"
                 )
+    warnings.extend(_depth_warnings(config))
     for account in describe(config):
         for data_type, reason in account.unsupported.items():
             warnings.append(
                 f"{config.source}: exchanges.{account.name}.types: {data_type} is unsupported "
                 f"({reason})"
             )
+    return warnings
+
+
+def _depth_warnings(config: Config) -> list[str]:
+    """trades_since settings that reach further back than an exchange keeps history."""
+    now_ms = int(time.time() * 1000)
+    warnings = []
+    for exchange in config.exchanges.values():
+        profile = profile_for(exchange.ccxt_id)
+        start = parse_since(exchange.settings.trades_since, now_ms)
+        for kind in ("trades", "orders"):
+            if kind not in exchange.types:
+                continue
+            for market_type in market_types_for(exchange):
+                depth = profile.history_depth_ms(kind, market_type)
+                if depth is not None and start < now_ms - depth:
+                    warnings.append(
+                        f"{config.source}: exchanges.{exchange.name}.trades_since: "
+                        f"{exchange.settings.trades_since} reaches beyond the "
+                        f"{depth // 86_400_000} days {exchange.ccxt_id} keeps of {market_type} "
+                        f"{kind}; their backfill starts there"
+                    )
     return warnings
 
 

@@ -49,6 +49,8 @@ class UnitResult:
     seconds: float = 0.0
     #: for an interrupted unit: the date its slowest history stream was committed up to
     reached: str | None = None
+    #: what the operator should know although the unit ran (one line each)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Progress(Protocol):
@@ -402,6 +404,7 @@ class ExchangePass:
                 error="interrupted; what was committed is kept",
                 seconds=time.monotonic() - started,
                 reached=reached,
+                warnings=ctx.warnings,
             )
             raise
         except Exception as exc:
@@ -414,6 +417,7 @@ class ExchangePass:
                 attempts=ctx.attempts.attempts,
                 error=message,
                 seconds=time.monotonic() - started,
+                warnings=ctx.warnings,
             )
         seconds = time.monotonic() - started
         log.info(
@@ -431,6 +435,7 @@ class ExchangePass:
             records=records,
             attempts=ctx.attempts.attempts,
             seconds=seconds,
+            warnings=ctx.warnings,
         )
 
     def _record(
@@ -444,6 +449,7 @@ class ExchangePass:
         error: str | None = None,
         seconds: float = 0.0,
         reached: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> UnitResult:
         """Record a unit in sync_runs and count it in its breaker, in one transaction.
 
@@ -461,6 +467,7 @@ class ExchangePass:
                 records=records,
                 attempts=attempts,
                 error=error,
+                warnings="\n".join(warnings) or None,
             )
             if status == "interrupted":
                 breaker.release_probe(self.store, self.name, str(data_type), self.run_id)
@@ -476,7 +483,15 @@ class ExchangePass:
                     run_id=self.run_id,
                 )
         unit = UnitResult(
-            self.name, str(data_type), status, records, attempts, error, seconds, reached
+            self.name,
+            str(data_type),
+            status,
+            records,
+            attempts,
+            error,
+            seconds,
+            reached,
+            list(warnings),
         )
         self.recorded.append(unit)
         if self.progress is not None:

@@ -64,6 +64,9 @@ class Profile:
     rate_limit_ms: float | None = None
     #: the market types exsync knows how to sync here (None: every one)
     supported_market_types: tuple[str, ...] | None = None
+    #: how far back the exchange keeps history, in days, by kind ("trades", "orders") or
+    #: kind and market type ("trades:linear"); a backfill never asks for more
+    history_days: dict[str, int] = field(default_factory=dict)
     #: the order history method's parameter that asks for one order by id (None: the
     #: exchange's order history cannot; ccxt's fetchOrder is used where it exists)
     order_id_param: str | None = None
@@ -82,6 +85,11 @@ class Profile:
     def window_ms(self, market_type: str) -> int | None:
         """The longest span of one history query for a market type."""
         return self.history_windows.get(market_type, self.history_window_ms)
+
+    def history_depth_ms(self, kind: str, market_type: str) -> int | None:
+        """How far back the exchange keeps a kind of history for a market type (ms)."""
+        days = self.history_days.get(f"{kind}:{market_type}", self.history_days.get(kind))
+        return None if days is None else days * DAY_MS
 
     def page(self, kind: str, default: int = 100) -> int:
         """The page size for a kind of request ('trades', 'orders', 'open_orders', ...)."""
@@ -110,6 +118,9 @@ BYBIT = Profile(
     },
     settle_param="settleCoin",
     order_id_param="orderId",
+    # Executions and order history go back two years on a unified account (older
+    # startTimes are refused with retCode 10001).
+    history_days={"trades": 730, "orders": 730},
     # A unified trading account is assumed, which saves two account-mode requests before
     # the first balance call.
     options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
@@ -149,6 +160,9 @@ BINANCE = Profile(
     has={"fetchCurrencies": False},
     # The spot and USD-M futures wallets are separate.
     wallets={"spot": ("spot", {"type": "spot"}), "futures": ("linear", {"type": "future"})},
+    # USD-M futures trades go back six months ("only support querying trade in the past 6
+    # months").
+    history_days={"trades:linear": 180},
     # COIN-M futures (inverse) have their own API, windows and wallet: not described yet.
     supported_market_types=("spot", "linear"),
 )

@@ -72,15 +72,21 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
                 f"success={s.last_success_at or '-'} age={format_age(s.age_seconds)} "
                 f"stale={'yes' if s.stale else 'no'} records={_dash(s.records)} "
                 f"breaker={s.breaker}"
-                + (f" error={s.error}" if s.last_status == "failed" and s.error else ""),
+                + (f" error={s.error}" if s.last_status == "failed" and s.error else "")
+                + (f" warnings={_one_line(s.warnings)}" if s.warnings else ""),
                 markup=False,
             )
         return
     table = Table(title="exsync status", title_justify="left")
-    errors = [(s.error or "") if s.last_status != "ok" else "" for s in statuses]
+    errors = [
+        (s.error or "")
+        if s.last_status != "ok"
+        else (f"warning: {_one_line(s.warnings)}" if s.warnings else "")
+        for s in statuses
+    ]
     columns = ["exchange", "type", "last outcome", "last success", "age", "records", "breaker"]
-    for column in columns + (["error"] if any(errors) else []):
-        table.add_column(column, no_wrap=column != "error")
+    for column in columns + (["error / warning"] if any(errors) else []):
+        table.add_column(column, no_wrap=column != "error / warning")
     today = datetime.now(UTC).date().isoformat()
     for s, error in zip(statuses, errors, strict=True):
         outcome = s.last_status or "never"
@@ -101,7 +107,16 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
 
 def history_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
     """`exsync history`: the latest units, newest first."""
-    columns = ["finished_at", "exchange", "data_type", "status", "records", "attempts", "error"]
+    columns = [
+        "finished_at",
+        "exchange",
+        "data_type",
+        "status",
+        "records",
+        "attempts",
+        "error",
+        "warnings",
+    ]
     rows_table(out, "exsync history", columns, rows, "status", _STYLE, "no sync has run yet")
 
 
@@ -246,6 +261,10 @@ def _breaker_cell(s: UnitStatus) -> str:
         return f"closed ({s.failures} failed)" if s.failures else "closed"
     until = (s.next_probe_at or "")[11:19]
     return f"[red]{s.breaker}[/]" + (f" until {until}" if s.breaker == "open" else "")
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line for line in text.splitlines() if line)
 
 
 def _dash(value: Any) -> str:

@@ -195,10 +195,12 @@ TABLES: tuple[Table, ...] = (
             "records": int,
             "attempts": int,
             "error": str,
+            "warnings": str,
         },
         pk=("id",),
         indexes=(("exchange", "data_type", "id"), ("run_id",), ("finished_at",)),
-        doc="One row per unit (exchange x data type) per invocation: ok, failed or skipped.",
+        doc="One row per unit (exchange x data type) per invocation: ok, failed, skipped, "
+        "unsupported or interrupted; warnings: what the operator should know, one per line.",
     ),
     Table(
         "sync_state",
@@ -213,6 +215,7 @@ TABLES: tuple[Table, ...] = (
             "last_error": str,
             "last_success_at": str,
             "last_success_records": int,
+            "last_warnings": str,
         },
         pk=("exchange", "data_type"),
         doc="The latest outcome per unit, kept beside sync_runs so `status` reads one row each.",

@@ -32,6 +32,8 @@ class UnitStatus:
     breaker: str = "closed"
     failures: int = 0
     next_probe_at: str | None = None
+    #: the last run's warnings, one per line
+    warnings: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -83,6 +85,7 @@ def unit_statuses(
                 breaker=breaker.get("state") or "closed",
                 failures=breaker.get("failures") or 0,
                 next_probe_at=breaker.get("next_probe_at"),
+                warnings=row.get("last_warnings"),
             )
         )
     return result
@@ -98,7 +101,7 @@ def history(
     clause, params = where(exchange=exchange, data_type=data_type)
     sql = (
         "SELECT run_id, exchange, data_type, started_at, finished_at, status, records, "
-        f"attempts, error FROM sync_runs {clause} ORDER BY id DESC LIMIT ?"
+        f"attempts, error, warnings FROM sync_runs {clause} ORDER BY id DESC LIMIT ?"
     )
     return list(store.db.query(sql, [*params, limit]))
 

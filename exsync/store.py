@@ -166,6 +166,7 @@ class Store:
         records: int,
         attempts: int,
         error: str | None,
+        warnings: str | None = None,
     ) -> None:
         """Append one unit's outcome to `sync_runs` and update its `sync_state` row.
 
@@ -174,7 +175,7 @@ class Store:
         ok = status == "ok"
         self.conn.execute(
             "INSERT INTO sync_runs (run_id, exchange, data_type, started_at, finished_at, "
-            "status, records, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "status, records, attempts, error, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 exchange,
@@ -185,12 +186,13 @@ class Store:
                 records,
                 attempts,
                 error,
+                warnings,
             ),
         )
         self.conn.execute(
             "INSERT INTO sync_state (exchange, data_type, last_run_id, last_status, "
             "last_finished_at, last_records, last_attempts, last_error, last_success_at, "
-            "last_success_records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "last_success_records, last_warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (exchange, data_type) DO UPDATE SET "
             "last_run_id = excluded.last_run_id, last_status = excluded.last_status, "
             "last_finished_at = excluded.last_finished_at, "
@@ -198,7 +200,7 @@ class Store:
             "last_error = excluded.last_error, "
             "last_success_at = coalesce(excluded.last_success_at, last_success_at), "
             "last_success_records = coalesce(excluded.last_success_records, "
-            "last_success_records)",
+            "last_success_records), last_warnings = excluded.last_warnings",
             (
                 exchange,
                 data_type,
@@ -210,6 +212,7 @@ class Store:
                 error,
                 finished_at if ok else None,
                 records if ok else None,
+                warnings,
             ),
         )
 

@@ -132,3 +132,33 @@ def test_a_vanished_order_is_looked_up_by_id_and_rechecked_until_its_end_is_know
     sim.reset_counts()
     assert Synchronizer(config).sync().ok
     assert _lookups(sim, victim) == 0  # known now: never asked again
+
+
+def test_trades_since_beyond_what_the_exchange_keeps_is_clamped_with_a_warning(
+    sim, make_config, db_path, tmp_path
+):
+    from urllib.parse import parse_qs
+
+    from tests.conftest import run
+
+    entry = exchange_entry(
+        sim.url, types=["trades"], market_types=["linear"], symbols=[], trades_since="1100d"
+    )
+    config, path = make_config({"bybit": entry})
+    checked = run("config", "validate", "-c", str(path))
+    assert checked.returncode == 0
+    assert "trades_since" in checked.stderr and "730 days" in checked.stderr
+
+    for _ in range(2):  # never an error loop
+        result = Synchronizer(config).sync()
+        assert result.ok, result.units
+    starts = [
+        int(parse_qs(q)["startTime"][0]) for _, p, q in sim.requests if p == "/v5/execution/list"
+    ]
+    assert min(starts) >= sim.state.now_ms() - 730 * 86_400_000
+    warning = rows(db_path, "SELECT warnings FROM sync_runs ORDER BY id LIMIT 1")[0][0]
+    assert "730 days" in warning and "trades_since" in warning
+    shown = run("status", "-c", str(path))
+    assert "warnings=" in shown.stdout and "730 days" in shown.stdout
+    stored = {r[0] for r in rows(db_path, "SELECT id FROM trades")}
+    assert stored == {e["execId"] for e in sim.state.executions_in("linear")}

@@ -17,6 +17,7 @@ from .records import EXEC_TYPES, Order
 from .state import ExchangeState, Key
 
 SEVEN_DAYS_MS = 7 * DAY_MS
+HISTORY_MS = 730 * DAY_MS
 
 
 class ApiError(Exception):
@@ -129,6 +130,17 @@ def seven_day_window(params: Params, now: int) -> tuple[int, int]:
     if end - start > SEVEN_DAYS_MS:
         raise bad_request("The time range between startTime and endTime must be less than 7 days")
     return start, end
+
+
+def within_history(window: tuple[int, int], now: int) -> tuple[int, int]:
+    """Bybit keeps two years of executions and orders: a window reaching further back is
+    refused, as the real exchange does."""
+    if window[0] < now - HISTORY_MS:
+        raise bad_request(
+            "Can't query order earlier than 2 years, please check your params: "
+            "startTime or endTime!"
+        )
+    return window
 
 
 # Bybit's documented priority when several are given: orderId > orderLinkId > symbol > baseCoin.
@@ -406,7 +418,7 @@ def order_history(state: ExchangeState, params: Params) -> dict[str, Any]:
     """/v5/order/history: finished orders by updatedTime inside a window of at most 7 days."""
     category = params.category(("spot", "linear", "inverse", "option"))
     limit = params.limit(20, 50)
-    start, end = seven_day_window(params, state.now_ms())
+    start, end = within_history(seven_day_window(params, state.now_ms()), state.now_ms())
     after = decode_cursor("history", params.get("cursor"))
     match = _order_matcher(params)
     if params.get("orderFilter") not in (None, "Order"):
@@ -421,7 +433,7 @@ def execution_list(state: ExchangeState, params: Params) -> dict[str, Any]:
     """/v5/execution/list: own trades by execTime inside a window of at most 7 days."""
     category = params.category(("spot", "linear", "inverse", "option"))
     limit = params.limit(50, 100)
-    start, end = seven_day_window(params, state.now_ms())
+    start, end = within_history(seven_day_window(params, state.now_ms()), state.now_ms())
     after = decode_cursor("execution", params.get("cursor"))
     exec_type = params.get("execType")
     # Without execType every type comes back: trades, funding, liquidations, settlements...

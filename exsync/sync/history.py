@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from exsync.durations import parse_since
@@ -28,6 +29,40 @@ def history_streams(ctx: UnitContext, kind: str) -> list[tuple[str, str | None, 
         market_type = market_type_of(symbol)
         streams.append((f"{kind}:{market_type}:{symbol}", symbol, market_type))
     return streams
+
+
+#: a backfill starts this far inside the exchange's history depth: the limit moves with the
+#: clock while a long backfill runs
+DEPTH_MARGIN_MS = DAY_MS
+
+
+def since(ctx: UnitContext, setting: str) -> int:
+    """A `*_since` setting of the unit's exchange, in ms."""
+    return parse_since(getattr(ctx.exchange.settings, setting), ctx.now_ms)
+
+
+def clamp_to_depth(ctx: UnitContext, stream: str, market_type: str, start: int) -> int:
+    """`start`, or the oldest time the exchange still serves for this stream, with a warning.
+
+    Asking for more only gets an error on every pass; the warning makes the gap visible.
+    """
+    kind = stream.split(":", 1)[0]
+    depth = ctx.profile.history_depth_ms(kind, market_type)
+    if depth is None:
+        return start
+    oldest = ctx.now_ms - depth + DEPTH_MARGIN_MS
+    if start >= oldest:
+        return start
+    days = depth // DAY_MS
+    ctx.warn(
+        f"{stream}: {ctx.exchange.ccxt_id} keeps {days} days of {kind}; history before "
+        f"{_day(oldest)} cannot be read (trades_since reaches {_day(start)})"
+    )
+    return oldest
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 async def walk_history(
@@ -56,7 +91,7 @@ async def walk_history(
     cursor = ctx.store.get_cursor(ctx.name, stream)
     reread_due = False
     if cursor is None:
-        start = parse_since(settings.trades_since, ctx.now_ms)
+        start = clamp_to_depth(ctx, stream, market_type, since(ctx, "trades_since"))
         reread_due = True  # a first backfill reads everything: it counts as a deep read
     else:
         start = max(0, cursor - int(settings.overlap * 1000))
@@ -67,6 +102,7 @@ async def walk_history(
         ):
             start = min(start, ctx.now_ms - int(settings.reread * 1000))
             reread_due = True
+        start = clamp_to_depth(ctx, stream, market_type, start)
     ctx.starts[stream] = start
     params = ctx.params_for(market_type) if symbol is None else {}
     window = ctx.profile.window_ms(market_type) or max(ctx.now_ms - start, DAY_MS)

@@ -71,6 +71,14 @@ class UnitContext:
     positions: dict[str, int] = field(default_factory=dict)
     #: stream -> the time (ms) this pass started reading it from
     starts: dict[str, int] = field(default_factory=dict)
+    #: what the operator should know although the unit succeeded (one line each)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a warning on this unit: logged, stored with the unit's run, shown by status."""
+        if message not in self.warnings:
+            log.warning("%s: %s", self.name, message)
+            self.warnings.append(message)
 
     def pending(self) -> Pending:
         """A batch of writes for this unit; what it commits counts in `written`."""

@@ -90,8 +90,11 @@ async def walk_history(
     settings = ctx.exchange.settings
     cursor = ctx.store.get_cursor(ctx.name, stream)
     reread_due = False
+    # Checked on every pass, not only the first: as long as the config asks for history the
+    # exchange no longer has, the unit says so.
+    wanted = clamp_to_depth(ctx, stream, market_type, since(ctx, "trades_since"))
     if cursor is None:
-        start = clamp_to_depth(ctx, stream, market_type, since(ctx, "trades_since"))
+        start = wanted
         reread_due = True  # a first backfill reads everything: it counts as a deep read
     else:
         start = max(0, cursor - int(settings.overlap * 1000))

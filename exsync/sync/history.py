@@ -56,7 +56,7 @@ def clamp_to_depth(ctx: UnitContext, stream: str, market_type: str, start: int) 
     days = depth // DAY_MS
     ctx.warn(
         f"{stream}: {ctx.exchange.ccxt_id} keeps {days} days of {kind}; history before "
-        f"{_day(oldest)} cannot be read (trades_since reaches {_day(start)})"
+        f"{_day(oldest)} cannot be read (asked from {_day(start)}: trades_since, or a long pause)"
     )
     return oldest
 

@@ -21,6 +21,7 @@ from benchmarks.harness import (
     symbols,
     timed,
 )
+from benchmarks.history import FIGURES as HISTORY_FIGURES
 from benchmarks.naive_sync import naive_pass
 from exsync.orchestrator import Synchronizer
 from exsync.profiles import BYBIT
@@ -296,4 +297,5 @@ FIGURES = {
     "ingest": ingest_and_memory,
     "startup": startup,
     "growth": growth,
+    **HISTORY_FIGURES,
 }

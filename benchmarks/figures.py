@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import statistics
 import sys
 import time
 from collections import Counter
@@ -76,11 +77,21 @@ def _limiter_bound(counts: Counter[str], latency: float) -> float:
     return (costs - first) * (BYBIT.rate_limit_ms or client.rateLimit) / 1000 + latency
 
 
+# The same exsync with the whole of ccxt imported and a full interpreter teardown: how a
+# warm process ran before exsync imported one exchange class at a time.
+_WHOLE_CCXT = (
+    "import sys, ccxt.async_support; from exsync.cli import app; "
+    "sys.exit(app(sys.argv[1:], prog_name='exsync', standalone_mode=False))"
+)
+
+
 def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
-    """A whole `exsync sync` process, cold then warm, against one exchange."""
+    """A whole `exsync sync` process, cold then warm, against one exchange; then warm ones
+    side by side with the same pass importing all of ccxt."""
     with fleet(1, 4, workdir) as f:
         env = {**os.environ, "BENCH_KEY": KEY, "BENCH_SECRET": SECRET}
-        command = [EXSYNC, "sync", "-c", str(f.config_path)]
+        args = ["sync", "-c", str(f.config_path)]
+        command = [EXSYNC, *args]
         cold, code, _ = run_measured(command, env)
         assert code == 0
         cold_requests = f.requests()
@@ -90,6 +101,16 @@ def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
         assert code == 0
         warm_requests = f.requests()
         instruments_warm = sum(s.counts["/v5/market/instruments-info"] for s in f.sims)
+        pairs = []
+        for _ in range(3 if quick else 9):
+            light = run_measured(command, env)
+            whole = run_measured([sys.executable, "-c", _WHOLE_CCXT, *args], env)
+            assert light[1] == 0 and whole[1] == 0
+            pairs.append((light, whole))
+    wall = statistics.median(light[0] / whole[0] for light, whole in pairs)
+    memory = statistics.median(light[2] / whole[2] for light, whole in pairs)
+    light_wall = statistics.median(light[0] for light, _ in pairs)
+    whole_wall = statistics.median(whole[0] for _, whole in pairs)
     return [
         (
             "process, cold",
@@ -105,6 +126,11 @@ def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
             "requests warm / cold",
             f"{ratio(warm_requests, cold_requests):.2f}",
             "10 + N = 14 is the minimum",
+        ),
+        (
+            "warm process / with all of ccxt",
+            f"wall {wall:.2f}x ({light_wall:.2f} s vs {whole_wall:.2f} s), memory {memory:.2f}x",
+            "target <= 0.6x each",
         ),
     ]
 

@@ -13,9 +13,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import ccxt
-import ccxt.async_support as ccxt_async
-
+from exsync import ccxt_import
+from exsync.ccxt_import import errors as ccxt
 from exsync.config import ExchangeConfig
 from exsync.credentials import Credentials
 from exsync.errors import ConfigError
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def check_ccxt_id(exchange: ExchangeConfig, source: str) -> None:
     """Raise ConfigError when the exchange's ccxt id is not a ccxt exchange class."""
-    if exchange.ccxt_id not in ccxt.exchanges:
+    if exchange.ccxt_id not in ccxt_import.exchange_ids():
         raise ConfigError(
             [
                 f"{source}: exchanges.{exchange.name}.ccxt_id: {exchange.ccxt_id!r} "
@@ -40,7 +39,8 @@ def check_ccxt_id(exchange: ExchangeConfig, source: str) -> None:
 def client_capabilities(exchange: ExchangeConfig) -> dict[str, Any]:
     """ccxt's `has` for an exchange as exsync configures it (no request is sent)."""
     profile = profile_for(exchange.ccxt_id)
-    client = getattr(ccxt, exchange.ccxt_id)({"has": dict(profile.has)} if profile.has else {})
+    klass = ccxt_import.exchange_class(exchange.ccxt_id)
+    client = klass({"has": dict(profile.has)} if profile.has else {})
     return dict(client.has)
 
 
@@ -51,7 +51,7 @@ def create_client(
     market_types: tuple[str, ...],
 ) -> Any:
     """Build the ccxt asyncio client for one configured exchange (no request is sent)."""
-    klass = getattr(ccxt_async, exchange.ccxt_id)
+    klass = ccxt_import.exchange_class(exchange.ccxt_id)
     options = _deep_merge(profile.ccxt_options(market_types), dict(exchange.options))
     settings: dict[str, Any] = {
         "enableRateLimit": True,
@@ -68,6 +68,9 @@ def create_client(
         settings["secret"] = credentials.secret
     if credentials.password:
         settings["password"] = credentials.password
+    if exchange.api_url and exchange.api_url.startswith("http://"):
+        # Plain HTTP has no TLS to verify: no SSL context (and CA bundle) is built.
+        settings["verify"] = False
     client = klass(settings)
     _instrument(client)
     for method, fix in profile.request_fixes.items():
@@ -152,7 +155,7 @@ def _rows_of(response: Any) -> list[dict[str, Any]]:
 def markets_fingerprint(exchange: ExchangeConfig, market_types: tuple[str, ...]) -> str:
     """What the cached markets depend on; a change invalidates the cache."""
     key = {
-        "ccxt": ccxt.__version__,
+        "ccxt": ccxt_import.version,
         "id": exchange.ccxt_id,
         "url": exchange.api_url,
         "sandbox": exchange.sandbox,

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 import backoff
-import ccxt
+
+from exsync.ccxt_import import errors as ccxt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

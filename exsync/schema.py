@@ -268,8 +268,26 @@ TABLES: tuple[Table, ...] = (
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
 
+def schema_is_current(db: sqlite_utils.Database) -> bool:
+    """Whether every table, column and index exists (a read: no lock beyond a snapshot)."""
+    for table in TABLES:
+        handle = db.table(table.name)
+        if not handle.exists():
+            return False
+        if set(table.columns) - set(handle.columns_dict):
+            return False
+        indexed = {tuple(index.columns) for index in handle.indexes}
+        if any(tuple(columns) not in indexed for columns in table.indexes):
+            return False
+    return True
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables, columns and indexes; never drops or rewrites data."""
+    """Create missing tables, columns and indexes; never drops or rewrites data.
+
+    Call inside a write transaction taken up front (`BEGIN IMMEDIATE`): two processes
+    creating a fresh database at once then wait their turn instead of one failing at once.
+    """
     with db.atomic():
         for table in TABLES:
             handle = db.table(table.name)

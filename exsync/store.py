@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from exsync.errors import DatabaseError
-from exsync.schema import TABLES_BY_NAME, ensure_schema
+from exsync.schema import TABLES_BY_NAME, ensure_schema, schema_is_current
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -63,11 +64,18 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # WAL lets `exsync status` read while a pass writes; NORMAL is durable in WAL
             # except for the last transactions on power loss, which the next pass re-fetches.
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
-            ensure_schema(self.db)
+            if not schema_is_current(self.db):
+                # The write lock is taken first, so a concurrent creator waits on the busy
+                # timeout instead of failing when its read would have to become a write.
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    ensure_schema(self.db)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.close()
             raise DatabaseError(f"{self.path}: {_describe(exc)}") from None
@@ -259,6 +267,21 @@ class Store:
                     }
                 ],
             )
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a database to WAL. SQLite answers "locked" at once, without waiting on the busy
+    timeout, while another connection makes the same switch; so wait here, as long."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def where(conditions: Sequence[str] = (), **equal: Any) -> tuple[str, list[Any]]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import ccxt
-
 from exsync.capabilities import order_history_method
+from exsync.ccxt_import import errors as ccxt
 from exsync.store import Store, to_json, utc_now, utc_now_minus
 from exsync.sync.history import history_streams, walk_history
 from exsync.sync.unit import UnitContext, number, per_settle_coin, together

@@ -13,7 +13,7 @@ from exsync import ccxt_import
 klass = ccxt_import.exchange_class("bybit")
 loaded = sorted(
     name for name in sys.modules
-    if name.startswith("ccxt.async_support.") and name.count(".") == 2
+    if name.startswith("ccxt.async_support.") and name.count(".") == 2 and "base" not in name
 )
 client = klass({})
 print(loaded, client.has["fetchMyTrades"], ccxt_import.version)

@@ -18,6 +18,8 @@ from exsync.ccxt_import import errors as ccxt
 from exsync.config import ExchangeConfig
 from exsync.credentials import Credentials
 from exsync.errors import ConfigError
+from exsync.pacing import Pacer
+from exsync.pacing import install as install_pacer
 from exsync.profiles import Profile, RequestFix, profile_for
 from exsync.retry import Attempts, call, retry_after
 from exsync.store import Store
@@ -49,8 +51,13 @@ def create_client(
     credentials: Credentials,
     profile: Profile,
     market_types: tuple[str, ...],
+    pacer: Pacer | None = None,
 ) -> Any:
-    """Build the ccxt asyncio client for one configured exchange (no request is sent)."""
+    """Build the ccxt asyncio client for one configured exchange (no request is sent).
+
+    With a `pacer` (exchanges whose profile documents their limits), requests are paced by
+    it; an operator's `rate_limit_ms` keeps ccxt's own bucket on top as an extra cap.
+    """
     klass = ccxt_import.exchange_class(exchange.ccxt_id)
     options = _deep_merge(profile.ccxt_options(market_types), dict(exchange.options))
     settings: dict[str, Any] = {
@@ -83,6 +90,9 @@ def create_client(
             # ccxt waits 250 ms on close so aiohttp can shut TLS connections down cleanly;
             # plain HTTP has nothing to shut down.
             client.timeout_on_exit = 0
+    if pacer is not None:
+        install_pacer(client, pacer)
+        client.enableRateLimit = exchange.settings.rate_limit_ms is not None
     return client
 
 

@@ -27,7 +27,8 @@ from exsync.factory import check_ccxt_id, create_client, prepare_markets
 from exsync.housekeeping import prune
 from exsync.logs import register_secret
 from exsync.metrics import render_metrics, write_metrics
-from exsync.paths import database_path
+from exsync.pacing import Pacer
+from exsync.paths import budget_path, database_path
 from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts
 from exsync.store import Store, utc_now
@@ -193,8 +194,9 @@ class Synchronizer:
         result = PassResult(run_id=_new_run_id())
         with Store(self.db_path) as store:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
+            budget = budget_path(self.db_path)
             passes = [
-                ExchangePass(store, result.run_id, exchange, credentials, self.progress)
+                ExchangePass(store, result.run_id, exchange, credentials, self.progress, budget)
                 for exchange, credentials, _ in plans
             ]
             try:
@@ -245,6 +247,8 @@ class ExchangePass:
     exchange: ExchangeConfig
     credentials: Credentials
     progress: Progress | None = None
+    #: the host's shared request budgets (per IP), a file next to the database
+    budget: Path | None = None
     #: the units recorded so far, in the order they finished
     recorded: list[UnitResult] = field(default_factory=list)
 
@@ -322,7 +326,12 @@ class ExchangePass:
     async def _run_units(self, data_types: list[DataType]) -> list[UnitResult]:
         profile = profile_for(self.exchange.ccxt_id)
         market_types = market_types_for(self.exchange)
-        client = create_client(self.exchange, self.credentials, profile, market_types)
+        pacer = (
+            Pacer(profile.limits, self.name, self.budget, profile.weights)
+            if profile.limits
+            else None
+        )
+        client = create_client(self.exchange, self.credentials, profile, market_types, pacer)
         started_at = utc_now()
         results = []
         runnable = []
@@ -371,6 +380,8 @@ class ExchangePass:
             )
         finally:
             await client.close()
+            if pacer is not None:
+                pacer.close()
 
     async def _run_unit(self, ctx: UnitContext, data_type: DataType) -> UnitResult:
         started_at = utc_now()

@@ -19,3 +19,9 @@ def database_path(config: Config | None, explicit: str | Path | None = None) -> 
         return Path(os.environ["STATE_DIRECTORY"].split(":")[0]) / "exsync.db"
     xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(xdg) / "exsync" / "exsync.db"
+
+
+def budget_path(database: Path) -> Path:
+    """The host's shared request budgets (per IP, across processes): next to the database,
+    which every exsync process of the host already shares (systemd's StateDirectory)."""
+    return database.with_name("exsync-budget.sqlite")

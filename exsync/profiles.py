@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exsync.config import ExchangeConfig
+from exsync.pacing import Limit
 
 DAY_MS = 86_400_000
 
@@ -70,6 +71,11 @@ class Profile:
     #: the order history method's parameter that asks for one order by id (None: the
     #: exchange's order history cannot; ccxt's fetchOrder is used where it exists)
     order_id_param: str | None = None
+    #: the request limits the exchange documents; with them, exsync paces requests itself
+    #: (exsync/pacing.py) instead of through ccxt's single bucket
+    limits: tuple[Limit, ...] = ()
+    #: request weight per endpoint path, for limits that count weight (default 1)
+    weights: dict[str, int] = field(default_factory=dict)
     #: adjustments to ccxt's implicit API methods, by method name
     request_fixes: dict[str, RequestFix] = field(default_factory=dict)
 
@@ -95,6 +101,49 @@ class Profile:
         """The page size for a kind of request ('trades', 'orders', 'open_orders', ...)."""
         return self.page_size.get(kind, default)
 
+
+_BYBIT_DOC = "https://bybit-exchange.github.io/docs/v5/rate-limit"
+# Bybit: 600 requests per 5 s per IP for everything; per account (UID), per second and per
+# endpoint, 50 for the order, execution, position and wallet reads, 25 for the transaction
+# log; the asset endpoints have their own, mostly per minute.
+BYBIT_LIMITS = (
+    Limit(600, 5, "ip", doc=f"{_BYBIT_DOC} (HTTP IP limit)"),
+    Limit(
+        50,
+        1,
+        "account",
+        paths=(
+            "/v5/order/realtime",
+            "/v5/order/history",
+            "/v5/execution/list",
+            "/v5/position/list",
+            "/v5/position/closed-pnl",
+            "/v5/account/wallet-balance",
+            "/v5/account/info",
+        ),
+        each_path=True,
+        doc=f"{_BYBIT_DOC} (Trade, Position, Account)",
+    ),
+    Limit(25, 1, "account", paths=("/v5/account/transaction-log",), doc=_BYBIT_DOC),
+    Limit(100, 60, "account", paths=("/v5/asset/deposit/query-record",), doc=_BYBIT_DOC),
+    Limit(300, 60, "account", paths=("/v5/asset/withdraw/query-record",), doc=_BYBIT_DOC),
+    Limit(
+        60, 60, "account", paths=("/v5/asset/transfer/query-inter-transfer-list",), doc=_BYBIT_DOC
+    ),
+    Limit(
+        5,
+        1,
+        "account",
+        paths=(
+            "/v5/asset/transfer/query-universal-transfer-list",
+            "/v5/asset/transfer/query-account-coins-balance",
+            "/v5/asset/coin/query-info",
+        ),
+        each_path=True,
+        doc=_BYBIT_DOC,
+    ),
+    Limit(10, 1, "account", paths=("/v5/user/query-api",), doc=_BYBIT_DOC),
+)
 
 BYBIT = Profile(
     ccxt_id="bybit",
@@ -126,11 +175,7 @@ BYBIT = Profile(
     options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
     has={"fetchCurrencies": False},
     wallets={"unified": (None, {})},
-    # ccxt paces every v5 read (cost 5) at 10 per second. Bybit documents 600 requests per
-    # 5 s per IP and 50 per second per account for each of the order, execution, position
-    # and wallet endpoints exsync reads: 5 ms per cost unit is 40 per second in all, inside
-    # every one of those limits.
-    rate_limit_ms=5,
+    limits=BYBIT_LIMITS,
     # ccxt asks execution/list for execType=Trade only; funding settlements, liquidations,
     # auto-deleveraging, deliveries and settlements are executions too. Rows of some of
     # those types carry no createType, from which ccxt's parser would take them for spot
@@ -139,6 +184,56 @@ BYBIT = Profile(
         "privateGetV5ExecutionList": RequestFix(drop=("execType",), tag_rows_with="category")
     },
 )
+
+_BINANCE_DOC = "https://developers.binance.com/docs"
+# Binance counts request weight per minute per IP: 6,000 for spot (/api), 2,400 for USD-M
+# futures (/fapi), 12,000 for the wallet endpoints (/sapi), each on its own.
+BINANCE_LIMITS = (
+    Limit(
+        6000,
+        60,
+        "ip",
+        prefix="/api/",
+        weighted=True,
+        doc=f"{_BINANCE_DOC}/binance-spot-api-docs/rest-api/limits",
+    ),
+    Limit(
+        2400,
+        60,
+        "ip",
+        prefix="/fapi/",
+        weighted=True,
+        doc=f"{_BINANCE_DOC}/derivatives/usds-margined-futures/general-info",
+    ),
+    Limit(12000, 60, "ip", prefix="/sapi/", weighted=True, doc=f"{_BINANCE_DOC}/wallet"),
+)
+# The documented weight of each endpoint exsync reads (as exsync asks: open orders of every
+# symbol at once, tickers of up to 20 symbols, 1,000 candles a page).
+BINANCE_WEIGHTS = {
+    "/api/v3/exchangeInfo": 20,
+    "/api/v3/account": 20,
+    "/api/v3/myTrades": 20,
+    "/api/v3/allOrders": 20,
+    "/api/v3/openOrders": 80,
+    "/api/v3/order": 4,
+    "/api/v3/ticker/24hr": 2,
+    "/api/v3/klines": 2,
+    "/fapi/v1/exchangeInfo": 1,
+    "/fapi/v1/userTrades": 5,
+    "/fapi/v1/allOrders": 5,
+    "/fapi/v1/openOrders": 40,
+    "/fapi/v1/order": 1,
+    "/fapi/v1/income": 30,
+    "/fapi/v1/ticker/24hr": 40,
+    "/fapi/v1/klines": 5,
+    "/fapi/v2/account": 5,
+    "/fapi/v3/account": 5,
+    "/fapi/v2/balance": 5,
+    "/fapi/v3/balance": 5,
+    "/fapi/v2/positionRisk": 5,
+    "/fapi/v3/positionRisk": 5,
+    "/sapi/v1/capital/config/getall": 10,
+}
 
 BINANCE = Profile(
     ccxt_id="binance",
@@ -165,6 +260,8 @@ BINANCE = Profile(
     history_days={"trades:linear": 180},
     # COIN-M futures (inverse) have their own API, windows and wallet: not described yet.
     supported_market_types=("spot", "linear"),
+    limits=BINANCE_LIMITS,
+    weights=BINANCE_WEIGHTS,
 )
 
 PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT, BINANCE)}

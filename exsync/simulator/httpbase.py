@@ -243,6 +243,21 @@ class BaseSimulator(Generic[S]):
         with self._lock:
             return [t for p, t in self._arrivals if p == path]
 
+    def arrival_times(self) -> list[float]:
+        """Wall-clock arrival times (epoch seconds) of every request, in order."""
+        with self._lock:
+            return [t for _, t in self._arrivals]
+
+    def peak_rate(self, window: float) -> int:
+        """The most requests that arrived within any `window` seconds."""
+        times = sorted(self.arrival_times())
+        peak, first = 0, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] >= window:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
+
     def _add_fault(self, fault: Fault) -> Fault:
         if fault.times < 1:
             raise ValueError("times must be >= 1")

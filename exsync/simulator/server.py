@@ -120,7 +120,8 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
         try:
             if route.private:
                 self._authenticate(handler, query)
-                headers = self._limit_headers(path, route)
+                uid = handler.headers.get("X-BAPI-API-KEY") or ""
+                headers = self._limit_headers(path, route, uid)
             params = Params(parse_qsl(query, keep_blank_values=True))
             reply = json_reply(envelope(route.handler(self.state, params)))
         except ApiError as error:
@@ -154,11 +155,12 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
         if not hmac.compare_digest(expected, signature):
             raise ApiError(10004, "Error sign, please check your signature generation algorithm.")
 
-    def _limit_headers(self, path: str, route: Route) -> dict[str, str]:
-        """Bybit's per-UID rate-limit headers over a rolling one-second window."""
+    def _limit_headers(self, path: str, route: Route, uid: str) -> dict[str, str]:
+        """Bybit's per-UID rate-limit headers over a rolling one-second window (each API key
+        stands for an account here)."""
         now = time.time()
         with self._lock:
-            recent = self._recent.setdefault(path, deque())
+            recent = self._recent.setdefault(f"{uid} {path}", deque())
             while recent and recent[0] <= now - 1:
                 recent.popleft()
             recent.append(now)

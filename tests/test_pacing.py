@@ -1,0 +1,50 @@
+"""Requests are paced to the limits the exchanges document: per account and endpoint, and one
+per-IP budget shared by every account and process on the host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exsync.simulator import BybitSimulator, Scenario
+from tests.conftest import KEY, SECRET, exchange_entry, rows, start, write_config
+
+IP_LIMIT, IP_WINDOW = 600, 5.0  # Bybit: 600 requests per 5 s per IP
+
+
+@pytest.fixture
+def busy() -> BybitSimulator:
+    # Enough history that six accounts backfilling at once could send well over the limit.
+    scenario = Scenario(seed=31, trades=12_000, history_days=40, closed_orders=30)
+    with BybitSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        sim.enforce_rate_limits = True  # per account and endpoint: retCode 10006 above 50/s
+        yield sim
+
+
+def test_one_ip_budget_holds_across_accounts_and_processes(busy, tmp_path: Path):
+    db = tmp_path / "x.db"
+    configs = []
+    for process in range(3):
+        accounts = {}
+        for n in range(2):
+            key = f"key-{process}-{n}"
+            busy.state.add_api_key(key, SECRET)
+            accounts[f"acct-{process}-{n}"] = exchange_entry(
+                busy.url,
+                types=["trades", "orders"],
+                symbols=[],
+                trades_since="41d",
+                api_key_env=f"KEY_{process}_{n}",
+            )
+        configs.append(write_config(tmp_path / f"c{process}.yaml", db, accounts))
+    env = {f"KEY_{p}_{n}": f"key-{p}-{n}" for p in range(3) for n in range(2)}
+    procs = [start("sync", "-c", str(c), env=env) for c in configs]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    assert all(code == 0 for code, _ in results), results
+    requests = sum(busy.counts.values())
+    assert requests > 1.3 * IP_LIMIT  # six accounts unpaced by IP would go well over it
+    peak = busy.peak_rate(IP_WINDOW)
+    assert peak <= IP_LIMIT, f"{peak} requests within {IP_WINDOW} s"
+    # and no account went over its per-endpoint limit (none was answered 10006)
+    assert rows(db, "SELECT max(attempts) FROM sync_runs") == [(1,)]

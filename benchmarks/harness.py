@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
@@ -139,3 +140,24 @@ def workdir() -> tempfile.TemporaryDirectory[str]:
 
 def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
+
+
+def documented_floor(profile: Any, counts: dict[str, int], latency: float) -> float:
+    """The least time the exchange's documented limits allow for these requests (path ->
+    count, one account on one IP): the busiest limit's, plus one response.
+
+    A limit lets `count` requests (or weight) through in any `seconds`: the first `count` at
+    once, the next ones a window later, and so on. A limit kept per endpoint counts each of
+    its paths on its own.
+    """
+    busiest = 0.0
+    for limit in profile.limits:
+        load: dict[str, float] = {}
+        for path, n in counts.items():
+            if limit.counts(path):
+                key = path if limit.each_path else ""
+                weight = profile.weights.get(path, 1) if limit.weighted else 1
+                load[key] = load.get(key, 0.0) + n * weight
+        for total in load.values():
+            busiest = max(busiest, (math.ceil(total / limit.count) - 1) * limit.seconds)
+    return busiest + latency

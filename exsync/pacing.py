@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
-#: the share of a documented limit exsync uses: requests are counted when they leave, the
-#: exchange counts them when they arrive, and the network moves them closer together
-HEADROOM = 0.9
+#: the share of a documented limit exsync uses by default: requests are counted when they
+#: leave, the exchange counts them when they arrive, and the network moves them closer
+HEADROOM = 0.95
+#: the share of an IP limit: going over one is a ban of minutes to days, not a retry
+IP_HEADROOM = 0.9
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class Pacer:
     def _open(self, key: str, limit: Limit) -> Any:
         from pyrate_limiter import InMemoryBucket, Limiter, Rate, SQLiteBucket
 
-        rates = [Rate(max(1, int(limit.count * HEADROOM)), int(limit.seconds * 1000))]
+        share = IP_HEADROOM if limit.per == "ip" else HEADROOM
+        rates = [Rate(max(1, int(limit.count * share)), int(limit.seconds * 1000))]
         if key.startswith("ip:") and self.shared is not None:
             self.shared.parent.mkdir(parents=True, exist_ok=True)
             bucket = SQLiteBucket.init_from_file(

@@ -98,7 +98,7 @@ def test_exec_start_parses_with_the_cli(units: dict[str, Unit], name: str) -> No
         assert argv[0] == INSTALLED
         params = _parse_command_line(argv[1:])
         if name.startswith("exsync@"):
-            assert params["exchange"] == ["bybit"]
+            assert list(params["exchange"]) == ["bybit"]
         else:
             assert not params["exchange"], "the all-exchanges unit must not name one"
 

@@ -12,13 +12,30 @@ from __future__ import annotations
 import random
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from .market import DAY_MS, Instrument, PriceModel, text_id, unit
+from .market import DAY_MS, Instrument, PriceModel, build_instrument, text_id, unit
 from .records import Order, Position
 from .scenario import Generated, Scenario, generate, lots_for
 
 Key = tuple[int, int]
+
+
+@dataclass
+class KeyInfo:
+    """What the exchange knows about the API key in use (its key-info endpoint's answer)."""
+
+    #: the key may only read (no trading)
+    read_only: bool = True
+    #: the key may withdraw
+    withdraw: bool = False
+    #: IP addresses the key is bound to; empty: usable from anywhere
+    ips: tuple[str, ...] = ("127.0.0.1",)
+    #: when the key (Bybit) or its trading permission (Binance) expires, ms; None: never
+    expires_at_ms: int | None = None
+    #: the key may use the futures API (Binance's enableFutures)
+    futures: bool = True
 
 
 def created_key(order: Order) -> Key:
@@ -60,6 +77,12 @@ class AccountState:
         self.seed = scenario.seed
         self.lock = threading.RLock()
         self._wall0 = time.time()
+        #: seconds the exchange's clock runs ahead of this host's (negative: behind)
+        self.clock_offset = 0.0
+        #: what the key-info endpoint says about the API key
+        self.key_info = KeyInfo()
+        #: a unified trading account (Bybit); False: a classic account
+        self.unified = True
         self.anchor_ms = scenario.now_ms if scenario.now_ms is not None else int(self._wall0 * 1000)
         self.prices = PriceModel(scenario.seed)
         generated = generate(scenario, self.anchor_ms, self.prices)
@@ -108,6 +131,11 @@ class AccountState:
     def now_ms(self) -> int:
         """The simulated clock in ms: the scenario anchor plus wall time elapsed since build."""
         return self.anchor_ms + int((time.time() - self._wall0) * 1000)
+
+    def server_ms(self) -> int:
+        """The exchange's wall clock in ms: what it signs its answers with and checks request
+        timestamps against (this host's clock plus ``clock_offset``)."""
+        return int((time.time() + self.clock_offset) * 1000)
 
     def instrument(self, category: str, symbol: str) -> Instrument | None:
         """The instrument ``symbol`` (exchange id) of ``category``, or None."""
@@ -320,6 +348,28 @@ class AccountState:
             inst = self._resolve(symbol, category, ("linear", "inverse"))
             if self._positions.pop((inst.category, inst.symbol), None) is None:
                 raise KeyError(f"no open position on {inst.category} {inst.symbol}")
+
+    def delist(self, symbol: str, category: str) -> None:
+        """Take a market off the exchange: the markets, tickers and candles no longer know
+        it; orders, executions and positions already booked on it stay in the history."""
+        with self.lock:
+            inst = self._resolve(symbol, category, (category,))
+            self.instruments[inst.category] = [
+                i for i in self.instruments[inst.category] if i is not inst
+            ]
+            del self._instrument_index[(inst.category, inst.symbol)]
+
+    def list_market(self, symbol: str, category: str) -> str:
+        """List a new market (an exchange id such as ``DOGEUSDT``); returns its ccxt symbol."""
+        with self.lock:
+            inst = build_instrument(category, symbol, self.now_ms())
+            self.instruments.setdefault(category, []).append(inst)
+            self._instrument_index[(category, inst.symbol)] = inst
+            self._listed(inst)
+            return ccxt_symbol(inst)
+
+    def _listed(self, inst: Instrument) -> None:
+        """Set up what a newly listed market needs (id sequences on some exchanges)."""
 
     def set_balance(self, coin: str, amount: float) -> None:
         """Set a coin's wallet balance."""

@@ -21,9 +21,10 @@ HISTORY_MS = 730 * DAY_MS
 
 
 class ApiError(Exception):
-    """A Bybit error answer: HTTP 200 with a non-zero retCode (unless ``http_status`` says)."""
+    """A Bybit error answer: HTTP 200 with a non-zero retCode (unless ``http_status`` says);
+    ``ret_code`` None: an empty answer with ``http_status`` from Bybit's gateway."""
 
-    def __init__(self, ret_code: int, ret_msg: str, http_status: int = 200) -> None:
+    def __init__(self, ret_code: int | None, ret_msg: str, http_status: int = 200) -> None:
         super().__init__(f"{ret_code}: {ret_msg}")
         self.ret_code = ret_code
         self.ret_msg = ret_msg
@@ -185,7 +186,7 @@ def _require_linear_filter(params: Params, category: str, names: tuple[str, ...]
 
 def market_time(state: ExchangeState, params: Params) -> dict[str, Any]:
     """Server wall-clock time (what a client should sign with)."""
-    ns = time.time_ns()
+    ns = time.time_ns() + int(state.clock_offset * 1e9)
     return {"timeSecond": str(ns // 1_000_000_000), "timeNano": str(ns)}
 
 
@@ -256,6 +257,9 @@ def wallet_balance(state: ExchangeState, params: Params) -> dict[str, Any]:
     account_type = params.get("accountType")
     if account_type is None:
         raise bad_request("params error: accountType is required")
+    if not state.unified and account_type == "UNIFIED":
+        # A classic account has no unified wallet: Bybit answers an empty 404.
+        raise ApiError(None, "", http_status=404)
     if account_type != "UNIFIED":
         raise bad_request("accountType only support UNIFIED.")
     coin = params.get("coin")
@@ -305,19 +309,26 @@ def coin_info(state: ExchangeState, params: Params) -> dict[str, Any]:
 
 
 def query_api(state: ExchangeState, params: Params) -> dict[str, Any]:
-    """/v5/user/query-api: a read-only master key on a unified trading account."""
+    """/v5/user/query-api: the key in use, as ``state.key_info`` describes it."""
+    key = state.key_info
+    wallet = ["AccountTransfer"] + (["Withdraw"] if key.withdraw else [])
+    if key.expires_at_ms is None:
+        deadline_day, expired_at = -1, ""
+    else:
+        deadline_day = max(0, (key.expires_at_ms - state.server_ms()) // DAY_MS)
+        expired_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(key.expires_at_ms / 1000))
     return {
         "id": "13770661",
         "note": "exsync simulator",
         "apiKey": "",
-        "readOnly": 1,
+        "readOnly": 1 if key.read_only else 0,
         "secret": "",
         "permissions": {
             "ContractTrade": ["Order", "Position"],
             "Spot": ["SpotTrade"],
-            "Wallet": ["AccountTransfer"],
+            "Wallet": wallet,
             "Options": ["OptionsTrade"],
-            "Derivatives": [],
+            "Derivatives": ["DerivativesTrade"] if state.unified else [],
             "CopyTrading": [],
             "BlockTrade": [],
             "Exchange": [],
@@ -325,13 +336,13 @@ def query_api(state: ExchangeState, params: Params) -> dict[str, Any]:
             "Affiliate": [],
             "Earn": [],
         },
-        "ips": ["*"],
+        "ips": list(key.ips) or ["*"],
         "type": 1,
-        "deadlineDay": -1,
-        "expiredAt": "",
+        "deadlineDay": deadline_day,
+        "expiredAt": expired_at,
         "createdAt": "2024-01-01T00:00:00Z",
         "unified": 0,
-        "uta": 1,
+        "uta": 1 if state.unified else 0,
         "userID": 100200300,
         "inviterID": 0,
         "vipLevel": "No VIP",
@@ -346,11 +357,11 @@ def query_api(state: ExchangeState, params: Params) -> dict[str, Any]:
 
 
 def account_info(state: ExchangeState, params: Params) -> dict[str, Any]:
-    """/v5/account/info: unifiedMarginStatus 6 is UTA 2.0 Pro."""
+    """/v5/account/info: unifiedMarginStatus 6 is UTA 2.0 Pro, 1 a classic account."""
     return {
         "marginMode": "REGULAR_MARGIN",
         "updatedTime": str(state.anchor_ms - 30 * DAY_MS),
-        "unifiedMarginStatus": 6,
+        "unifiedMarginStatus": 6 if state.unified else 1,
         "dcpStatus": "OFF",
         "timeWindow": 10,
         "smpGroup": 0,

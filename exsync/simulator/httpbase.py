@@ -27,7 +27,7 @@ S = TypeVar("S")
 
 # Kinds every simulator understands; each exchange adds its own error kind
 # ("retcode" for Bybit, "code" for Binance).
-TRANSPORT_FAULT_KINDS = ("http", "drop", "slow", "malformed")
+TRANSPORT_FAULT_KINDS = ("http", "drop", "slow", "malformed", "empty", "hollow")
 
 
 @dataclass
@@ -37,7 +37,9 @@ class Fault:
     Kinds: ``http`` (status + body, e.g. a 503 HTML page from a load balancer),
     ``retcode`` / ``code`` (the exchange's own error answer, see each simulator's
     ``fail_next``), ``drop`` (close the socket without answering), ``slow`` (wait
-    ``delay`` seconds, then answer normally), ``malformed`` (the real JSON cut in half).
+    ``delay`` seconds, then answer normally), ``malformed`` (the real JSON cut in half),
+    ``empty`` (HTTP 200 with an empty body), ``hollow`` (HTTP 200 with the exchange's
+    success envelope and no data in it: Bybit's ``retCode: 0`` without ``result``).
     """
 
     kind: str
@@ -159,6 +161,9 @@ class BaseSimulator(Generic[S]):
         self.enforce_rate_limits = False
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._ip_banned_until = 0.0
+        #: requests answered with the ban reply so far
+        self.banned_requests = 0
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -173,6 +178,14 @@ class BaseSimulator(Generic[S]):
 
     def _exchange_error_reply(self, fault: Fault, path: str) -> Reply:
         """The exchange's own error answer for a scripted error-code fault."""
+        raise NotImplementedError
+
+    def _ban_reply(self, seconds_left: float) -> Reply:
+        """The exchange's answer to a request from a banned IP."""
+        raise NotImplementedError
+
+    def _hollow_reply(self, path: str) -> Reply:
+        """A success answer without its data (the ``hollow`` fault)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ lifecycle
@@ -270,22 +283,59 @@ class BaseSimulator(Generic[S]):
         with self._lock:
             self._faults.clear()
 
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the exchange's clock runs ahead of this host's (negative: behind).
+
+        A client on a host whose clock is off by -offset signs timestamps the exchange
+        rejects; the exchange's time endpoint and its answers carry its own clock.
+        """
+        return float(self.state.clock_offset)  # type: ignore[attr-defined]
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        self.state.clock_offset = float(seconds)  # type: ignore[attr-defined]
+
+    def ban(self, seconds: float) -> None:
+        """Ban the client's IP: every request gets the exchange's ban answer for ``seconds``."""
+        with self._lock:
+            self._ip_banned_until = time.time() + seconds
+
+    def lift_ban(self) -> None:
+        """End an IP ban early."""
+        with self._lock:
+            self._ip_banned_until = 0.0
+
+    def ban_left(self) -> float:
+        """Seconds left of the current IP ban (0 when none)."""
+        with self._lock:
+            return max(0.0, self._ip_banned_until - time.time())
+
     # ------------------------------------------------------------------ request handling
 
     def handle_request(self, handler: Handler) -> None:
         """Count, delay, fault or answer one request (called on a server thread)."""
         path, _, query = handler.path.partition("?")
         with self._lock:
+            now = time.time()
             self.counts[path] += 1
             self.requests.append((handler.command, path, query))
-            self._arrivals.append((path, time.time()))
-            fault = next((f for f in self._faults if f.matches(path)), None)
+            self._arrivals.append((path, now))
+            banned = self._ip_banned_until - now
+            if banned > 0:
+                self.banned_requests += 1
+                fault = None
+            else:
+                fault = next((f for f in self._faults if f.matches(path)), None)
             if fault is not None:
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
         if self.latency > 0:
             time.sleep(self.latency)
+        if banned > 0:
+            handler.write_reply(self._ban_reply(banned))
+            return
         if fault is not None:
             if fault.kind == "drop":
                 # Close without a status line: the client sees a disconnect.
@@ -298,6 +348,12 @@ class BaseSimulator(Generic[S]):
                 content_type = "application/json" if body.startswith(("{", "[")) else "text/html"
                 reply = Reply(fault.status or 503, body.encode(), content_type, fault.headers)
                 handler.write_reply(reply)
+                return
+            elif fault.kind == "empty":
+                handler.write_reply(Reply(200, b""))
+                return
+            elif fault.kind == "hollow":
+                handler.write_reply(self._hollow_reply(path))
                 return
             elif fault.kind != "malformed":
                 handler.write_reply(self._exchange_error_reply(fault, path))

@@ -16,23 +16,32 @@ from .state import ExchangeState
 
 __all__ = ["FAULT_KINDS", "BybitSimulator", "Fault", "Reply", "envelope"]
 
-FAULT_KINDS = ("http", "retcode", "drop", "slow", "malformed")
+FAULT_KINDS = ("http", "retcode", "drop", "slow", "malformed", "empty", "hollow")
 _DEFAULT_RECV_WINDOW = 5000
+# Bybit's IP limit: 600 requests in any 5-second window; over it, "403, access too frequent"
+# and a ban of at least 10 minutes.
+IP_LIMIT = (600, 5.0)
+IP_BAN_S = 600.0
 
 
-def envelope(result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK") -> dict[str, Any]:
-    """Bybit's response envelope around a ``result`` object."""
+def envelope(
+    result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK", now_ms: int | None = None
+) -> dict[str, Any]:
+    """Bybit's response envelope around a ``result`` object; ``time`` is the server's clock."""
     return {
         "retCode": ret_code,
         "retMsg": ret_msg,
         "result": result,
         "retExtInfo": {},
-        "time": int(time.time() * 1000),
+        "time": int(time.time() * 1000) if now_ms is None else now_ms,
     }
 
 
-def _error_reply(error: ApiError) -> Reply:
-    return json_reply(envelope({}, error.ret_code, error.ret_msg), error.http_status)
+def _error_reply(error: ApiError, now_ms: int | None = None) -> Reply:
+    if error.ret_code is None:
+        # An answer of Bybit's gateway, not of the API: no envelope, no body.
+        return Reply(error.http_status, b"")
+    return json_reply(envelope({}, error.ret_code, error.ret_msg, now_ms), error.http_status)
 
 
 class BybitSimulator(BaseSimulator[ExchangeState]):
@@ -68,6 +77,11 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
     ) -> None:
         super().__init__(scenario, api_key, secret, host, port)
         self._recent: dict[str, deque[float]] = {}
+        self._ip_recent: deque[float] = deque()
+        #: (requests, seconds) per IP before a ban, and the ban's length, when
+        #: ``enforce_rate_limits`` is on
+        self.ip_limit = IP_LIMIT
+        self.ip_ban_seconds = IP_BAN_S
 
     def _make_state(self, scenario: Scenario, api_key: str, secret: str) -> ExchangeState:
         return ExchangeState(scenario, api_key, secret)
@@ -112,22 +126,49 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
         reply.headers = fault.headers
         return reply
 
+    def _ban_reply(self, seconds_left: float) -> Reply:
+        # Bybit's gateway, not the API: no JSON envelope and no time to wait; the docs ask
+        # for at least 10 minutes away.
+        return Reply(403, b"access too frequent", "text/plain")
+
+    def _hollow_reply(self, path: str) -> Reply:
+        body = envelope({}, now_ms=self.state.server_ms())
+        del body["result"]
+        return json_reply(body)
+
     def _answer(self, method: str, path: str, query: str, handler: Handler) -> Reply:
         route = ROUTES.get(path)
         if method != "GET" or route is None:
             return _error_reply(ApiError(10017, "Route not found", http_status=404))
+        if self._over_ip_limit():
+            self.ban(self.ip_ban_seconds)
+            return self._ban_reply(self.ip_ban_seconds)
         headers: dict[str, str] = {}
+        now_ms = self.state.server_ms()
         try:
             if route.private:
                 self._authenticate(handler, query)
                 uid = handler.headers.get("X-BAPI-API-KEY") or ""
                 headers = self._limit_headers(path, route, uid)
             params = Params(parse_qsl(query, keep_blank_values=True))
-            reply = json_reply(envelope(route.handler(self.state, params)))
+            reply = json_reply(envelope(route.handler(self.state, params), now_ms=now_ms))
         except ApiError as error:
-            reply = _error_reply(error)
+            reply = _error_reply(error, now_ms)
         reply.headers = headers
         return reply
+
+    def _over_ip_limit(self) -> bool:
+        """Count a request against the per-IP window; True when it breaks the limit."""
+        if not self.enforce_rate_limits:
+            return False
+        limit, window = self.ip_limit
+        now = time.time()
+        with self._lock:
+            recent = self._ip_recent
+            while recent and recent[0] <= now - window:
+                recent.popleft()
+            recent.append(now)
+            return len(recent) > limit
 
     def _authenticate(self, handler: Handler, query: str) -> None:
         """Check Bybit's v5 HMAC signature against the raw query string as received."""
@@ -143,7 +184,7 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
             window = int(recv_window)
         except ValueError:
             raise ApiError(10001, "params error: timestamp or recv_window invalid") from None
-        server_ms = int(time.time() * 1000)
+        server_ms = self.state.server_ms()
         if not server_ms - window <= ts < server_ms + 1000:
             raise ApiError(
                 10002,
@@ -165,7 +206,7 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
                 recent.popleft()
             recent.append(now)
             used = len(recent)
-            reset_ms = int((recent[0] + 1) * 1000)
+            reset_ms = int((recent[0] + 1 + self.state.clock_offset) * 1000)
         if self.enforce_rate_limits and used > route.rate_limit:
             raise ApiError(10006, "Too many visits. Exceeded the API Rate Limit.")
         return {

@@ -48,16 +48,17 @@ _CCXT_STATUS = {
 def _page(
     items: list[T], key: Callable[[T], Key], after: Key | None, limit: int
 ) -> tuple[list[T], Key | None]:
-    """Cut one page out of ``items`` (sorted newest first) below the cursor key ``after``.
+    """Cut one page out of ``items`` (sorted newest first) below the cursor key ``after``;
+    return it and the key of its last row (None for an empty page).
 
     Cursors carry the key of the last row served rather than an offset, so rows
-    added or removed between two pages neither repeat nor go missing.
+    added or removed between two pages neither repeat nor go missing. As on Bybit,
+    the last page carries a cursor too: only an empty page ends the chain.
     """
     if after is not None:
         items = [item for item in items if key(item) < after]
     page = items[:limit]
-    more = len(items) > limit
-    return page, (key(page[-1]) if more else None)
+    return page, (key(page[-1]) if page else None)
 
 
 class ExchangeState(AccountState):
@@ -293,8 +294,8 @@ class ExchangeState(AccountState):
         limit: int,
         kind: int | None = None,
     ) -> tuple[list[dict[str, Any]], Key | None]:
-        """One page of executions with start <= execTime <= end, newest first; `kind`: only
-        those of one execution type (an index into EXEC_TYPES)."""
+        """One page of executions with start <= execTime <= end, newest first, and the key of
+        its last row; `kind`: only those of one execution type (an index into EXEC_TYPES)."""
         with self.lock:
             table = self._executions[category]
             lo, hi = table.window(start, end)
@@ -302,12 +303,12 @@ class ExchangeState(AccountState):
                 hi = min(hi, table.index_of_key(*after))
             if match is None and kind is None:
                 indices = list(range(hi - 1, max(lo, hi - limit) - 1, -1))
-                more = hi - limit > lo
             else:
-                indices, more = _scan_down(table, lo, hi, limit, self._orders, match, kind)
+                indices, _ = _scan_down(table, lo, hi, limit, self._orders, match, kind)
             rows = [self._exec_row(table, i) for i in indices]
-            next_key = (table.times[indices[-1]], table.uids[indices[-1]]) if more else None
-            return rows, next_key
+            # The cursor names the last row served, on the last page too (see _page).
+            last = (table.times[indices[-1]], table.uids[indices[-1]]) if indices else None
+            return rows, last
 
     def query_orders(
         self,

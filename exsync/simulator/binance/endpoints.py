@@ -9,7 +9,6 @@ body, or raises :class:`BinanceError`.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -177,7 +176,7 @@ def ping(state: BinanceState, params: Params) -> Any:
 
 def server_time(state: BinanceState, params: Params) -> Any:
     """/time: the server's wall clock (what a client signs with)."""
-    return {"serverTime": int(time.time() * 1000)}
+    return {"serverTime": state.server_ms()}
 
 
 _SPOT_RATE_LIMITS = [
@@ -217,7 +216,7 @@ def spot_exchange_info(state: BinanceState, params: Params) -> Any:
     insts = _symbols_param(state, "spot", params)
     return {
         "timezone": "UTC",
-        "serverTime": int(time.time() * 1000),
+        "serverTime": state.server_ms(),
         "rateLimits": _SPOT_RATE_LIMITS,
         "exchangeFilters": [],
         "symbols": [
@@ -232,7 +231,7 @@ def futures_exchange_info(state: BinanceState, params: Params) -> Any:
     settles = sorted({i.settle for i in state.instruments["linear"]} | {"USDT"})
     return {
         "timezone": "UTC",
-        "serverTime": int(time.time() * 1000),
+        "serverTime": state.server_ms(),
         "futuresType": "U_MARGINED",
         "rateLimits": _FUTURES_RATE_LIMITS,
         "exchangeFilters": [],
@@ -247,7 +246,7 @@ def coinm_exchange_info(state: BinanceState, params: Params) -> Any:
     """/dapi/v1/exchangeInfo: COIN-M is not simulated, so it lists no market."""
     return {
         "timezone": "UTC",
-        "serverTime": int(time.time() * 1000),
+        "serverTime": state.server_ms(),
         "rateLimits": _FUTURES_RATE_LIMITS,
         "exchangeFilters": [],
         "symbols": [],
@@ -466,6 +465,30 @@ def capital_config(state: BinanceState, params: Params) -> Any:
     return [render.coin_config(coin, balances.get(coin, 0.0)) for coin in state.coins()]
 
 
+def api_restrictions(state: BinanceState, params: Params) -> Any:
+    """/sapi/v1/account/apiRestrictions: the key in use, as ``state.key_info`` describes it."""
+    key = state.key_info
+    answer: dict[str, Any] = {
+        "ipRestrict": bool(key.ips),
+        "createTime": state.anchor_ms - 200 * DAY_MS,
+        "enableReading": True,
+        "enableWithdrawals": key.withdraw,
+        "enableInternalTransfer": False,
+        "enableMargin": False,
+        "enableFutures": key.futures,
+        "permitsUniversalTransfer": False,
+        "enableVanillaOptions": False,
+        "enableFixApiTrade": False,
+        "enableFixReadOnly": False,
+        "enableSpotAndMarginTrading": not key.read_only,
+        "enablePortfolioMarginTrading": False,
+    }
+    if key.expires_at_ms is not None:
+        # Spot trading on a key without an IP restriction lapses at this time.
+        answer["tradingAuthorityExpirationTime"] = key.expires_at_ms
+    return answer
+
+
 def margin_pairs(isolated: bool) -> Callable[..., Any]:
     def handler(state: BinanceState, params: Params) -> Any:
         rows = []
@@ -572,6 +595,7 @@ ROUTES: dict[str, Route] = {
     "/dapi/v1/exchangeInfo": Route(coinm_exchange_info, False, "dapi"),
     # wallet / margin: what load_markets asks for with an API key and default options
     "/sapi/v1/capital/config/getall": Route(capital_config, True, "sapi", 10),
+    "/sapi/v1/account/apiRestrictions": Route(api_restrictions, True, "sapi", 1),
     "/sapi/v1/margin/allPairs": Route(margin_pairs(isolated=False), True, "sapi"),
     "/sapi/v1/margin/isolated/allPairs": Route(margin_pairs(isolated=True), True, "sapi", 10),
 }

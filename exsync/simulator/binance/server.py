@@ -15,7 +15,7 @@ from ..scenario import Scenario
 from .endpoints import POOLS, ROUTES, BinanceError, Params, mandatory, status_for
 from .state import BinanceState
 
-FAULT_KINDS = ("http", "code", "drop", "slow", "malformed")
+FAULT_KINDS = ("http", "code", "drop", "slow", "malformed", "empty", "hollow")
 _DEFAULT_RECV_WINDOW = 5000
 _MAX_RECV_WINDOW = 60000
 # An IP ban starts at 2 minutes and doubles for repeat offenders, up to 3 days.
@@ -147,6 +147,21 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
             headers = self._weight_headers(pool, self._count(pool, 1))
         return _error_reply(error, {**headers, **(fault.headers or {})})
 
+    def _ban_reply(self, seconds_left: float) -> Reply:
+        until = int((time.time() + seconds_left + self.state.clock_offset) * 1000)
+        error = BinanceError(
+            -1003,
+            f"Way too much request weight used; IP banned until {until}. "
+            "Please use WebSocket Streams for live updates to avoid bans.",
+            418,
+            {"Retry-After": str(math.ceil(seconds_left))},
+        )
+        return _error_reply(error)
+
+    def _hollow_reply(self, path: str) -> Reply:
+        # A proxy's idea of success: valid JSON, none of the fields the endpoint returns.
+        return json_reply({})
+
     def _answer(self, method: str, path: str, query: str, handler: Handler) -> Reply:
         route = ROUTES.get(path)
         if method != "GET" or route is None:
@@ -239,7 +254,7 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
             raise mandatory("recvWindow") from None
         if window > _MAX_RECV_WINDOW:
             raise BinanceError(-1131, "recvWindow must be less than 60000")
-        server_ms = int(time.time() * 1000)
+        server_ms = self.state.server_ms()
         if timestamp >= server_ms + 1000:
             raise BinanceError(
                 -1021, "Timestamp for this request was 1000ms ahead of the server's time."

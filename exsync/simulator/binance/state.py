@@ -61,17 +61,7 @@ class BinanceState(AccountState):
         self._books: dict[tuple[str, str], TradeBook] = {}
         for category in CATEGORIES:
             for i, inst in enumerate(self.instruments[category]):
-                key = (category, inst.symbol)
-                salt = mix(self.seed, text_id(inst.symbol), text_id(category))
-                self._order_seqs[key] = IdSequence(
-                    _ORDER_BASE[category] + i * _ORDER_BLOCK + salt % 1_000_000_000,
-                    f"{self.seed}:binance-orders:{category}:{inst.symbol}",
-                )
-                self._trade_seqs[key] = IdSequence(
-                    _TRADE_BASE[category] + i * _TRADE_BLOCK + salt % 100_000_000,
-                    f"{self.seed}:binance-trades:{category}:{inst.symbol}",
-                )
-                self._books[key] = TradeBook()
+                self._number(inst, i)
         # Order ids grow with creation time per symbol, as the matching engine hands them out.
         by_symbol: dict[tuple[str, str], list[Order]] = {}
         for order in self._orders:
@@ -101,6 +91,26 @@ class BinanceState(AccountState):
                 key = (category, symbol)
                 ids = self._trade_seqs[key].take(len(times))
                 self._books[key].extend(ids, times, order_uids, lots_list)
+
+    def _number(self, inst: Instrument, index: int) -> None:
+        """Give a market its own blocks of order and trade ids, and an empty trade book."""
+        category = inst.category
+        key = (category, inst.symbol)
+        salt = mix(self.seed, text_id(inst.symbol), text_id(category))
+        self._order_seqs[key] = IdSequence(
+            _ORDER_BASE[category] + index * _ORDER_BLOCK + salt % 1_000_000_000,
+            f"{self.seed}:binance-orders:{category}:{inst.symbol}",
+        )
+        self._trade_seqs[key] = IdSequence(
+            _TRADE_BASE[category] + index * _TRADE_BLOCK + salt % 100_000_000,
+            f"{self.seed}:binance-trades:{category}:{inst.symbol}",
+        )
+        self._books[key] = TradeBook()
+
+    def _listed(self, inst: Instrument) -> None:
+        if inst.category not in CATEGORIES:
+            raise ValueError(f"this simulator lists spot and linear markets, not {inst.category}")
+        self._number(inst, len(self._order_seqs))
 
     @staticmethod
     def _key(inst: Instrument) -> tuple[str, str]:

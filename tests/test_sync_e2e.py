@@ -128,10 +128,13 @@ def test_rerun_is_idempotent_and_warm(sim: BybitSimulator, make_config, db_path)
         rows(db_path, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
     )
     assert after == cursors
-    # Warm: no instrument download; one page per incremental stream.
+    # Warm: no instrument download; one page per incremental stream. Bybit's last page
+    # carries a cursor too: a short page ends the walk, not an empty one.
     assert sim.counts["/v5/market/instruments-info"] == 0
     assert sim.counts["/v5/execution/list"] == 2  # spot + linear, one window each
     assert sim.counts["/v5/order/history"] == 2
+    assert sim.counts["/v5/order/realtime"] == 2  # spot + linear open orders
+    assert sim.counts["/v5/position/list"] == 1
     warm = sum(sim.counts.values())
     assert warm < cold
     snapshots = rows(db_path, "SELECT count(DISTINCT run_id) FROM balance_snapshots")[0][0]

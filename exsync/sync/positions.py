@@ -13,7 +13,10 @@ async def sync(ctx: UnitContext) -> int:
     found: list[dict[str, Any]] = []
 
     async def fetch(params: dict[str, Any]) -> None:
-        async for page in ctx.pages("fetch_positions", None, params=params, limit=None):
+        # ccxt asks for the largest page itself.
+        size = ctx.profile.page("positions", 200)
+        pages = ctx.pages("fetch_positions", None, params=params, limit=None, page_size=size)
+        async for page in pages:
             found.extend(page)
 
     contract_types = [t for t in ctx.market_types if t != "spot"]

@@ -111,9 +111,20 @@ class UnitContext:
         return result
 
     async def pages(
-        self, method: str, *args: Any, params: dict[str, Any], limit: int | None
+        self,
+        method: str,
+        *args: Any,
+        params: dict[str, Any],
+        limit: int | None,
+        page_size: int | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield the pages of a cursor-paginated ccxt call until the exchange has no more."""
+        """Yield the pages of a cursor-paginated ccxt call until the exchange has no more.
+
+        A page shorter than the page size (`limit`, or `page_size` where ccxt sets the
+        limit itself) is the last: Bybit's last page carries a cursor too, and following
+        it would cost every stream one empty request per pass.
+        """
+        size = limit if limit is not None else page_size
         cursor: str | None = None
         seen: set[str] = set()
         while True:
@@ -126,7 +137,7 @@ class UnitContext:
                 rows = await self.call(method, *args, limit, page_params)
             cursor = self._take_cursor(rows)
             yield rows
-            if not rows or not cursor:
+            if not rows or not cursor or (size is not None and len(rows) < size):
                 return
             if cursor in seen:
                 # Stopping here would silently drop the rest of the history.

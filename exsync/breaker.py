@@ -20,6 +20,8 @@ from exsync.config import Settings
 from exsync.store import Store, where
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+#: how the reason of a breaker opened for an exchange's IP ban starts
+IP_BAN = "IP ban"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Admission:
     allowed: bool
     probe: bool = False
     reason: str | None = None
+    #: not allowed because the breaker is open (not because another run is probing)
+    held: bool = False
 
 
 def admit(
@@ -55,6 +59,7 @@ def admit(
                 False,
                 reason=f"breaker open until {row['next_probe_at']} "
                 f"after {row['failures']} failure(s): {row['last_error'] or 'tripped by hand'}",
+                held=True,
             )
         if row["state"] == HALF_OPEN and row["probe_run_id"] != run_id:
             holder = store.execute("SELECT run_id FROM locks WHERE exchange = ?", [exchange])
@@ -152,6 +157,26 @@ def trip(
     with store.transaction():
         for data_type in data_types:
             row = _get(store, exchange, data_type)
+            failures = row["failures"] if row else 0
+            _open(store, exchange, data_type, failures, seconds, reason, now)
+
+
+def hold(
+    store: Store,
+    exchange: str,
+    data_types: list[str],
+    seconds: float,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """Open breakers until `seconds` from now (an IP ban), never shortening a longer hold."""
+    now = now or datetime.now(UTC)
+    until = _iso(now + timedelta(seconds=seconds))
+    with store.transaction():
+        for data_type in data_types:
+            row = _get(store, exchange, data_type)
+            if row is not None and row["state"] == OPEN and (row["next_probe_at"] or "") >= until:
+                continue
             failures = row["failures"] if row else 0
             _open(store, exchange, data_type, failures, seconds, reason, now)
 

@@ -176,9 +176,21 @@ def sync(
             lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
         )
     pass_summary(console(), result.run_id, result.units, result.seconds)
+    _warn_held(result.held())
     if result.interrupted:
         typer.echo(f"exsync: interrupted by {result.interrupted}: {result.kept()}", err=True)
     raise typer.Exit(int(result.exit_code))
+
+
+def _warn_held(held: list[Any]) -> None:
+    """One line naming the units an open breaker (or an IP ban) held off."""
+    if held:
+        names = ", ".join(f"{u.exchange} {u.data_type}" for u in held)
+        typer.echo(
+            f"exsync: warning: held off by an open breaker: {names}; `exsync breaker show` "
+            "says why and until when",
+            err=True,
+        )
 
 
 @app.command()
@@ -495,6 +507,7 @@ def demo(
     with _live_progress(ctx) as progress:
         result, cfg = _guard(lambda: run_demo(db, progress))
     pass_summary(out, result.run_id, result.units, result.seconds)
+    _warn_held(result.held())
     with _guard(lambda: Store(db)) as store:
         status_table(out, unit_statuses(store, cfg))
     out.print(f"database: {db}", markup=False)

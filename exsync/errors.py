@@ -11,7 +11,8 @@ class ExitCode(IntEnum):
     OK = 0  #: every requested unit succeeded
     FAILED = 1  #: at least one unit failed
     USAGE = 2  #: usage, configuration or database error; nothing was synced
-    NOTHING_ATTEMPTED = 75  #: every unit was skipped (breaker open, lock held): EX_TEMPFAIL
+    HELD = 69  #: units were held off by an open breaker (or an IP ban): EX_UNAVAILABLE
+    NOTHING_ATTEMPTED = 75  #: every unit was skipped, another run holding the lock: EX_TEMPFAIL
     INTERRUPTED = 130  #: Ctrl-C (SIGINT) cut the pass short; what was committed is kept
     TERMINATED = 143  #: SIGTERM cut the pass short; what was committed is kept
 

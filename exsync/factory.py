@@ -6,11 +6,12 @@ dozen requests and megabytes on a real exchange, on every invocation of a one-sh
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from exsync import ccxt_import
@@ -21,7 +22,7 @@ from exsync.errors import ConfigError
 from exsync.pacing import Pacer
 from exsync.pacing import install as install_pacer
 from exsync.profiles import Profile, RequestFix, profile_for
-from exsync.retry import Attempts, call, retry_after
+from exsync.retry import Attempts, ClockSync, ban_seconds, call, retry_after
 from exsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,13 @@ def create_client(
     profile: Profile,
     market_types: tuple[str, ...],
     pacer: Pacer | None = None,
+    gate: Gate | None = None,
 ) -> Any:
     """Build the ccxt asyncio client for one configured exchange (no request is sent).
 
     With a `pacer` (exchanges whose profile documents their limits), requests are paced by
     it; an operator's `rate_limit_ms` keeps ccxt's own bucket on top as an extra cap.
+    `gate`: where the client checks for, and reports, an IP ban (see `_instrument`).
     """
     klass = ccxt_import.exchange_class(exchange.ccxt_id)
     options = _deep_merge(profile.ccxt_options(market_types), dict(exchange.options))
@@ -79,7 +82,7 @@ def create_client(
         # Plain HTTP has no TLS to verify: no SSL context (and CA bundle) is built.
         settings["verify"] = False
     client = klass(settings)
-    _instrument(client)
+    _instrument(client, profile, gate)
     for method, fix in profile.request_fixes.items():
         _fix_requests(client, method, fix)
     if exchange.sandbox and not exchange.api_url:
@@ -96,42 +99,111 @@ def create_client(
     return client
 
 
-def _instrument(client: Any) -> None:
-    """Sharpen two of ccxt's answers, for every exchange, by wrapping its response checks.
+class Gate(Protocol):
+    """Where a client learns that the exchange banned this IP, and reports a ban it met."""
 
-    - A successful response whose body is not JSON raises ccxt.BadResponse: ccxt would hand
-      it to the parser as an empty answer, and a truncated balance would then read as "no
-      assets" and wipe the mirror.
-    - A rate-limit error carries `retry_after`, the seconds the server asked for, which the
-      retry policy waits instead of its own guess.
+    def check(self) -> None:
+        """Raise retry.HeldOff when the IP this client uses is banned."""
+
+    def banned(self, seconds: float, reason: str) -> None:
+        """The exchange answered with a ban of `seconds`."""
+
+
+def _instrument(client: Any, profile: Profile, gate: Gate | None = None) -> None:
+    """Sharpen ccxt's reading of answers, for every exchange, by wrapping its response checks.
+
+    - A successful response whose body is empty, not JSON, or without the shape the profile
+      gives the endpoint raises ccxt.BadResponse: ccxt would hand it to the parser as an
+      empty answer, and a balance would then read as "no assets" and wipe the mirror.
+    - Every error carries what the exchange said: `http_status`, `exchange_code` (its own
+      error code), and a rate limit's `retry_after` (the seconds it asked for, which the
+      retry policy waits instead of its own guess).
+    - With a gate, no request goes out while the IP is banned, and a ban is reported to it
+      the moment it is answered.
     """
     handle_errors, handle_status = client.handle_errors, client.handle_http_status_code
-    last_headers: dict[str, str] = {}
+    last: dict[str, Any] = {}
+
+    def annotate(exc: Exception) -> None:
+        exc.http_status = last.get("status")  # type: ignore[attr-defined]
+        exc.exchange_code = last.get("code")  # type: ignore[attr-defined]
+        if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+            # Only a rate limit's reset time is a time to wait: Bybit sends the header on
+            # every private answer.
+            headers = last.get("headers") or {}
+            exc.retry_after = retry_after(headers, int(time.time() * 1000))  # type: ignore[attr-defined]
 
     def checked_errors(code: int, reason: str, url: str, method: str, *rest: Any) -> Any:
         headers, body, response = rest[0], rest[1], rest[2]
         # ccxt calls handle_http_status_code right after this, with no await in between,
-        # so the headers kept here belong to the same response.
-        last_headers.clear()
-        last_headers.update(headers or {})
+        # so what is kept here belongs to the same response.
+        last.clear()
+        last.update(status=code, headers=headers or {}, code=_error_code(response, profile))
         try:
             result = handle_errors(code, reason, url, method, *rest)
-        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-            exc.retry_after = retry_after(last_headers, int(time.time() * 1000))  # type: ignore[attr-defined]
+        except ccxt.BaseError as exc:
+            annotate(exc)
             raise
-        if 200 <= code < 300 and response is None and body not in (None, ""):
-            raise ccxt.BadResponse(f"{client.id} {method} {url.split('?')[0]}: body is not JSON")
+        if 200 <= code < 300:
+            where = f"{client.id} {method} {url.split('?')[0]}"
+            if body is None or not body.strip():
+                raise ccxt.BadResponse(f"{where}: empty answer")
+            if response is None:
+                raise ccxt.BadResponse(f"{where}: body is not JSON")
+            missing = _missing(response, urlsplit(url).path, profile.answer_shapes)
+            if missing:
+                raise ccxt.BadResponse(f"{where}: answer without {missing}")
         return result
 
     def checked_status(*args: Any) -> Any:
         try:
             return handle_status(*args)
-        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-            exc.retry_after = retry_after(last_headers, int(time.time() * 1000))  # type: ignore[attr-defined]
+        except ccxt.BaseError as exc:
+            annotate(exc)
+            hint = profile.http_hints.get(last.get("status") or 0)
+            if hint:
+                exc.args = (f"{exc.args[0] if exc.args else ''} ({hint})",)
             raise
 
     client.handle_errors = checked_errors
     client.handle_http_status_code = checked_status
+    if gate is None:
+        return
+    fetch = client.fetch
+
+    async def gated_fetch(url: str, method: str = "GET", headers: Any = None, body: Any = None):  # type: ignore[no-untyped-def]
+        gate.check()
+        try:
+            return await fetch(url, method, headers, body)
+        except ccxt.BaseError as exc:
+            seconds = ban_seconds(exc, profile.bans)
+            if seconds is not None:
+                gate.banned(seconds, f"HTTP {exc.http_status} from {client.id}")  # type: ignore[attr-defined]
+            raise
+
+    client.fetch = gated_fetch
+
+
+def _error_code(response: Any, profile: Profile) -> str | None:
+    """The exchange's own error code in an answer, as text."""
+    if not isinstance(response, dict) or not profile.error_code_field:
+        return None
+    code = response.get(profile.error_code_field)
+    return None if code is None else str(code)
+
+
+def _missing(response: Any, path: str, shapes: dict[str, tuple[str, str]]) -> str | None:
+    """What a well-formed answer for `path` would hold and this one lacks, or None."""
+    for where, (key, kind) in shapes.items():
+        applies = path.startswith(where) if where.endswith("/") else path.endswith(where)
+        if not applies:
+            continue
+        value = response
+        for part in key.split(".") if key else ():
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, list if kind == "list" else dict):
+            return f"{kind} {key!r}" if key else f"a {kind}"
+    return None
 
 
 def _fix_requests(client: Any, method: str, fix: RequestFix) -> None:
@@ -181,6 +253,7 @@ async def prepare_markets(
     market_types: tuple[str, ...],
     store: Store,
     counter: Attempts,
+    clock: ClockSync | None = None,
 ) -> bool:
     """Load markets from the cache or the exchange; return True when the cache served them."""
     fingerprint = markets_fingerprint(exchange, market_types)
@@ -189,22 +262,77 @@ async def prepare_markets(
         markets, currencies = cached
         client.set_markets(markets, currencies)
         return True
+    await _load_markets(client, exchange, market_types, store, counter, False, clock)
+    return False
+
+
+async def _load_markets(
+    client: Any,
+    exchange: ExchangeConfig,
+    market_types: tuple[str, ...],
+    store: Store,
+    counter: Attempts,
+    reload: bool,
+    clock: ClockSync | None,
+) -> None:
+    """Download the markets and replace the cached ones."""
     settings = exchange.settings
+    profile = profile_for(exchange.ccxt_id)
     await call(
         client.load_markets,
+        reload,
         counter=counter,
         max_tries=settings.max_tries,
         max_time=settings.max_time,
+        transient=profile.transient_codes,
+        bans=profile.bans,
+        clock=clock,
     )
     store.save_markets(
         exchange.name,
         exchange.ccxt_id,
-        fingerprint,
+        markets_fingerprint(exchange, market_types),
         client.markets.values(),
         dict(client.currencies) if client.currencies else None,
     )
     log.debug("%s: cached %d markets", exchange.name, len(client.markets))
-    return False
+
+
+class MarketRefresh:
+    """Downloads an exchange's markets again, at most once per pass, when a unit meets a
+    market the cached ones do not know (a new listing, a delisting, a typo in the config)."""
+
+    def __init__(
+        self,
+        client: Any,
+        exchange: ExchangeConfig,
+        market_types: tuple[str, ...],
+        store: Store,
+        clock: ClockSync | None = None,
+    ) -> None:
+        self.client = client
+        self.exchange = exchange
+        self.market_types = market_types
+        self.store = store
+        self.clock = clock
+        self.done = False
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, counter: Attempts) -> bool:
+        """Refresh unless this pass already did; True when the markets were downloaded now."""
+        async with self._lock:
+            if self.done:
+                return False
+            self.done = True
+            log.info("%s: a market the cached markets do not know; refreshing them", self.name)
+            await _load_markets(
+                self.client, self.exchange, self.market_types, self.store, counter, True, self.clock
+            )
+            return True
+
+    @property
+    def name(self) -> str:
+        return self.exchange.name
 
 
 def _replace_urls(urls: Any, base: str) -> Any:

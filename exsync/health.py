@@ -3,9 +3,11 @@
 The rule, per exchange x data type unit (the threshold is `max_age`, or the exchange's
 `stale_after` setting when `max_age` is None):
 
-- CRITICAL (2): never succeeded; last success older than twice the threshold; breaker open.
+- CRITICAL (2): never succeeded; last success older than twice the threshold; breaker open
+  (an IP ban says so: every account on the banned IP is held off until it ends).
 - WARNING (1): last success older than the threshold; breaker half-open (a probe is running
-  or was abandoned by a killed run).
+  or was abandoned by a killed run); the last success left something out (a configured
+  symbol the exchange does not list).
 - OK (0): everything else. A failed last run that is still within the threshold is not
   reported: one failed pass is what retries and the next timer are for, and staleness is
   what matters to the reader of the data.
@@ -105,12 +107,20 @@ def _assess(unit: UnitStatus, threshold: float, now: datetime) -> tuple[Health, 
         findings.append((state, f"stale {format_age(unit.age_seconds)} (last ok {last_ok})"))
     if unit.breaker == "open":
         until = f" until {_when(unit.next_probe_at, now)}" if unit.next_probe_at else ""
-        findings.append((Health.CRITICAL, f"breaker open{until}"))
+        why = f" ({_ban(unit.breaker_reason)})" if unit.ip_ban else ""
+        findings.append((Health.CRITICAL, f"breaker open{until}{why}"))
     elif unit.breaker == "half_open":
         findings.append((Health.WARNING, "breaker half-open"))
+    if unit.warning and unit.last_status == "ok":
+        findings.append((Health.WARNING, f"warning: {unit.warning}"))
     if not findings:
         return Health.OK, ""
     return max(s for s, _ in findings), f"{name} " + ", ".join(t for _, t in findings)
+
+
+def _ban(reason: str | None) -> str:
+    """The cause of an IP ban, without the list of held accounts (the line names them)."""
+    return (reason or "").split(";", 1)[0]
 
 
 def _configured(config: Config | None, unit: UnitStatus) -> bool:

@@ -23,18 +23,20 @@ from exsync.config import Config, ExchangeConfig
 from exsync.credentials import Credentials, resolve, scrub
 from exsync.datatypes import DataType, expand
 from exsync.errors import ExitCode
-from exsync.factory import check_ccxt_id, create_client, prepare_markets
+from exsync.factory import MarketRefresh, check_ccxt_id, create_client, prepare_markets
+from exsync.holds import IpHolds
 from exsync.housekeeping import prune
 from exsync.logs import register_secret
 from exsync.metrics import render_metrics, write_metrics
 from exsync.pacing import Pacer
 from exsync.paths import budget_path, database_path
 from exsync.profiles import market_types_for, profile_for
-from exsync.retry import Attempts
+from exsync.retry import Attempts, ClockSync, HeldOff
 from exsync.store import Store, utc_now
 from exsync.sync import STRATEGIES, UnitContext
 
 log = logging.getLogger(__name__)
+OUTCOMES = ("ok", "failed", "held", "skipped")
 
 
 @dataclass
@@ -43,7 +45,7 @@ class UnitResult:
 
     exchange: str
     data_type: str
-    status: str  # ok | failed | skipped | unsupported | interrupted
+    status: str  # ok | failed | held | skipped | unsupported | interrupted
     records: int = 0
     attempts: int = 0
     error: str | None = None
@@ -81,8 +83,9 @@ class PassResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when no unit failed, 1 when any failed, 75 when every unit was skipped; 130 or
-        143 when a signal cut the pass short.
+        """0 when every unit succeeded; 1 when any failed; 69 when units were held off by an
+        open breaker (or an IP ban); 75 when every unit was skipped because another run
+        holds the lock; 130 or 143 when a signal cut the pass short.
 
         An unsupported unit is neither: the exchange cannot provide it, nothing to retry.
         """
@@ -90,9 +93,15 @@ class PassResult:
             return ExitCode.TERMINATED if self.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
         if any(u.status == "failed" for u in self.units):
             return ExitCode.FAILED
+        if self.held():
+            return ExitCode.HELD
         if self.units and all(u.status == "skipped" for u in self.units):
             return ExitCode.NOTHING_ATTEMPTED
         return ExitCode.OK
+
+    def held(self) -> list[UnitResult]:
+        """The units an open breaker (or an IP ban) held off."""
+        return [u for u in self.units if u.status == "held"]
 
     @property
     def ok(self) -> bool:
@@ -195,8 +204,11 @@ class Synchronizer:
         with Store(self.db_path) as store:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
             budget = budget_path(self.db_path)
+            holds = IpHolds(self.config, store)
             passes = [
-                ExchangePass(store, result.run_id, exchange, credentials, self.progress, budget)
+                ExchangePass(
+                    store, result.run_id, exchange, credentials, self.progress, budget, holds
+                )
                 for exchange, credentials, _ in plans
             ]
             try:
@@ -215,10 +227,10 @@ class Synchronizer:
             result.units.extend(units)
         result.seconds = time.monotonic() - started
         log.info(
-            "pass %s finished in %.1fs: %d ok, %d failed, %d skipped",
+            "pass %s finished in %.1fs: %d ok, %d failed, %d held, %d skipped",
             result.run_id,
             result.seconds,
-            *(sum(u.status == s for u in result.units) for s in ("ok", "failed", "skipped")),
+            *(sum(u.status == s for u in result.units) for s in OUTCOMES),
         )
         return result
 
@@ -249,6 +261,8 @@ class ExchangePass:
     progress: Progress | None = None
     #: the host's shared request budgets (per IP), a file next to the database
     budget: Path | None = None
+    #: the IP bans of the pass, shared by every exchange in it
+    holds: IpHolds | None = None
     #: the units recorded so far, in the order they finished
     recorded: list[UnitResult] = field(default_factory=list)
 
@@ -310,8 +324,9 @@ class ExchangePass:
                     if admission.probe:
                         log.info("%s %s: half-open probe", self.name, data_type)
                 else:
-                    log.warning("%s %s skipped: %s", self.name, data_type, admission.reason)
-                    results[data_type] = self._record(data_type, "skipped", error=admission.reason)
+                    status = "held" if admission.held else "skipped"
+                    log.warning("%s %s %s: %s", self.name, data_type, status, admission.reason)
+                    results[data_type] = self._record(data_type, status, error=admission.reason)
             if admitted:
                 for unit in await self._run_units(admitted):
                     results[DataType(unit.data_type)] = unit
@@ -331,7 +346,9 @@ class ExchangePass:
             if profile.limits
             else None
         )
-        client = create_client(self.exchange, self.credentials, profile, market_types, pacer)
+        gate = self.holds.gate(self.exchange) if self.holds is not None else None
+        client = create_client(self.exchange, self.credentials, profile, market_types, pacer, gate)
+        clock = ClockSync(client.load_time_difference, self.name)
         started_at = utc_now()
         results = []
         runnable = []
@@ -348,15 +365,19 @@ class ExchangePass:
                 return results
             counter = Attempts()
             try:
-                await prepare_markets(client, self.exchange, market_types, self.store, counter)
+                await prepare_markets(
+                    client, self.exchange, market_types, self.store, counter, clock
+                )
             except Exception as exc:
                 # Without markets no unit can run: each is recorded as failed with the cause.
                 message = _one_line(exc, self.credentials)
+                status = "held" if isinstance(exc, HeldOff) else "failed"
                 log.error("%s: cannot load markets: %s", self.name, message)
                 return results + [
-                    self._record(t, "failed", started_at, attempts=counter.attempts, error=message)
+                    self._record(t, status, started_at, attempts=counter.attempts, error=message)
                     for t in data_types
                 ]
+            refresh = MarketRefresh(client, self.exchange, market_types, self.store, clock)
             now_ms = int(time.time() * 1000)
             contexts = [
                 UnitContext(
@@ -367,6 +388,8 @@ class ExchangePass:
                     market_types=market_types,
                     run_id=self.run_id,
                     now_ms=now_ms,
+                    clock=clock,
+                    refresh_markets=refresh,
                 )
                 for _ in data_types
             ]
@@ -420,10 +443,12 @@ class ExchangePass:
             raise
         except Exception as exc:
             message = _one_line(exc, self.credentials)
-            log.error("%s %s failed: %s", self.name, data_type, message)
+            # A unit stopped because another one met an IP ban was held off, not failed.
+            status = "held" if isinstance(exc, HeldOff) else "failed"
+            log.error("%s %s %s: %s", self.name, data_type, status, message)
             return self._record(
                 data_type,
-                "failed",
+                status,
                 started_at,
                 attempts=ctx.attempts.attempts,
                 error=message,
@@ -464,8 +489,8 @@ class ExchangePass:
     ) -> UnitResult:
         """Record a unit in sync_runs and count it in its breaker, in one transaction.
 
-        Skipped and interrupted units are not counted: neither says anything about the
-        exchange. An interrupted probe hands its breaker back, ready to probe again.
+        Held, skipped and interrupted units are not counted: none says anything new about
+        the exchange. An interrupted probe hands its breaker back, ready to probe again.
         """
         with self.store.transaction():
             self.store.record_run(
@@ -482,7 +507,7 @@ class ExchangePass:
             )
             if status == "interrupted":
                 breaker.release_probe(self.store, self.name, str(data_type), self.run_id)
-            elif status != "skipped":
+            elif status not in ("skipped", "held"):
                 # unsupported closes a breaker like success: nothing is wrong to retry
                 breaker.record(
                     self.store,

@@ -78,6 +78,22 @@ class Profile:
     weights: dict[str, int] = field(default_factory=dict)
     #: adjustments to ccxt's implicit API methods, by method name
     request_fixes: dict[str, RequestFix] = field(default_factory=dict)
+    #: the field of an error answer that holds the exchange's own error code
+    error_code_field: str | None = None
+    #: error codes that mean "try again" although ccxt files them as permanent errors
+    transient_codes: frozenset[str] = frozenset()
+    #: HTTP statuses that mean the IP is banned -> the least seconds the ban lasts (the
+    #: exchange's Retry-After, when longer, wins)
+    bans: dict[int, float] = field(default_factory=dict)
+    #: what a well-formed answer holds, by request path: (dotted key, "list" or "object");
+    #: "" is the body itself, a path ending in "/" covers every path under it. An answer
+    #: without it (a proxy's empty 200, an envelope without its data) is retried, never
+    #: read as "no data".
+    answer_shapes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: what an HTTP error status usually means on this exchange, added to the error line
+    http_hints: dict[int, str] = field(default_factory=dict)
+    #: ccxt's implicit method for the exchange's API-key information (`exsync doctor`)
+    key_info_method: str | None = None
 
     def ccxt_options(self, market_types: tuple[str, ...]) -> dict[str, Any]:
         """ccxt options for a client syncing `market_types`."""
@@ -183,6 +199,34 @@ BYBIT = Profile(
     request_fixes={
         "privateGetV5ExecutionList": RequestFix(drop=("execType",), tag_rows_with="category")
     },
+    error_code_field="retCode",
+    # 10000 server timeout, 10016 internal error or service restarting, 10019 service
+    # restarting: ccxt files them as ExchangeError (or not at all).
+    transient_codes=frozenset({"10000", "10016", "10019"}),
+    # "403, access too frequent": over 600 requests in 5 s from one IP; Bybit asks for at
+    # least 10 minutes away and names no time.
+    bans={403: 600.0},
+    answer_shapes={
+        "/v5/": ("result", "object"),
+        **dict.fromkeys(
+            (
+                "/v5/account/wallet-balance",
+                "/v5/position/list",
+                "/v5/order/realtime",
+                "/v5/order/history",
+                "/v5/execution/list",
+                "/v5/market/tickers",
+                "/v5/market/kline",
+                "/v5/market/instruments-info",
+            ),
+            ("result.list", "list"),
+        ),
+    },
+    http_hints={
+        404: "Bybit answers 404 when the account mode does not match the request: a classic "
+        "(non-unified) account has no unified wallet; `exsync doctor` shows the account mode",
+    },
+    key_info_method="private_get_v5_user_query_api",
 )
 
 _BINANCE_DOC = "https://developers.binance.com/docs"
@@ -262,6 +306,35 @@ BINANCE = Profile(
     supported_market_types=("spot", "linear"),
     limits=BINANCE_LIMITS,
     weights=BINANCE_WEIGHTS,
+    error_code_field="code",
+    # -1000 unknown error, -1001 internal error ("try again"), -1007 backend timeout, -1008
+    # server overloaded: ccxt files the first two as OperationFailed, -1008 as ExchangeError.
+    transient_codes=frozenset({"-1000", "-1001", "-1007", "-1008"}),
+    # 418: banned for ignoring 429s; Retry-After says how long (2 minutes up to 3 days).
+    bans={418: 120.0},
+    answer_shapes={
+        "/api/v3/account": ("balances", "list"),
+        "/fapi/v2/account": ("assets", "list"),
+        "/fapi/v3/account": ("assets", "list"),
+        "/api/v3/exchangeInfo": ("symbols", "list"),
+        "/fapi/v1/exchangeInfo": ("symbols", "list"),
+        **dict.fromkeys(
+            (
+                "/fapi/v2/positionRisk",
+                "/fapi/v3/positionRisk",
+                "/api/v3/myTrades",
+                "/fapi/v1/userTrades",
+                "/api/v3/allOrders",
+                "/fapi/v1/allOrders",
+                "/api/v3/openOrders",
+                "/fapi/v1/openOrders",
+                "/api/v3/klines",
+                "/fapi/v1/klines",
+            ),
+            ("", "list"),
+        ),
+    },
+    key_info_method="sapi_get_account_apirestrictions",
 )
 
 PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT, BINANCE)}

@@ -14,7 +14,13 @@ from rich.table import Table
 from exsync.durations import format_age
 from exsync.status import UnitStatus
 
-_STYLE = {"ok": "green", "failed": "red", "skipped": "yellow", "interrupted": "yellow"}
+_STYLE = {
+    "ok": "green",
+    "failed": "red",
+    "held": "red",
+    "skipped": "yellow",
+    "interrupted": "yellow",
+}
 
 
 class UnitLike(Protocol):
@@ -39,6 +45,7 @@ def pass_summary(out: Console, run_id: str, units: Sequence[UnitLike], seconds: 
         for column in ("exchange", "type", "status", "records", "attempts", "time", "error"):
             table.add_column(column, justify="right" if column in {"records", "attempts"} else None)
         for u in units:
+            warning = "; ".join(getattr(u, "warnings", None) or [])
             table.add_row(
                 u.exchange,
                 u.data_type,
@@ -46,7 +53,7 @@ def pass_summary(out: Console, run_id: str, units: Sequence[UnitLike], seconds: 
                 str(u.records),
                 str(u.attempts),
                 f"{u.seconds:.2f}s",
-                u.error or "",
+                u.error or (f"warning: {warning}" if warning else ""),
             )
         out.print(table)
         return
@@ -55,7 +62,9 @@ def pass_summary(out: Console, run_id: str, units: Sequence[UnitLike], seconds: 
             f"{u.exchange} {u.data_type} {u.status} records={u.records} "
             f"attempts={u.attempts} seconds={u.seconds:.2f}"
         )
-        out.print(line + (f" error={u.error}" if u.error else ""), markup=False)
+        note = f" error={u.error}" if u.error else ""
+        warning = "; ".join(getattr(u, "warnings", None) or [])
+        out.print(line + note + (f" warnings={warning}" if warning else ""), markup=False)
     out.print(f"pass {run_id} finished in {seconds:.1f}s", markup=False)
 
 
@@ -72,18 +81,14 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
                 f"success={s.last_success_at or '-'} age={format_age(s.age_seconds)} "
                 f"stale={'yes' if s.stale else 'no'} records={_dash(s.records)} "
                 f"breaker={s.breaker}"
+                + (f" held={s.breaker_reason}" if s.ip_ban else "")
                 + (f" error={s.error}" if s.last_status == "failed" and s.error else "")
                 + (f" warnings={_one_line(s.warnings)}" if s.warnings else ""),
                 markup=False,
             )
         return
     table = Table(title="exsync status", title_justify="left")
-    errors = [
-        (s.error or "")
-        if s.last_status != "ok"
-        else (f"warning: {_one_line(s.warnings)}" if s.warnings else "")
-        for s in statuses
-    ]
+    errors = [_note(s) for s in statuses]
     columns = ["exchange", "type", "last outcome", "last success", "age", "records", "breaker"]
     for column in columns + (["error / warning"] if any(errors) else []):
         table.add_column(column, no_wrap=column != "error / warning")
@@ -260,7 +265,17 @@ def _breaker_cell(s: UnitStatus) -> str:
     if s.breaker == "closed":
         return f"closed ({s.failures} failed)" if s.failures else "closed"
     until = (s.next_probe_at or "")[11:19]
-    return f"[red]{s.breaker}[/]" + (f" until {until}" if s.breaker == "open" else "")
+    cell = f"[red]{s.breaker}[/]" + (f" until {until}" if s.breaker == "open" else "")
+    return cell + (" (IP ban)" if s.ip_ban else "")
+
+
+def _note(s: UnitStatus) -> str:
+    """The status table's last column: why a unit is not ok, or what an ok one left out."""
+    if s.ip_ban:
+        return s.breaker_reason or ""
+    if s.last_status != "ok":
+        return s.error or ""
+    return f"warning: {_one_line(s.warnings)}" if s.warnings else ""
 
 
 def _one_line(text: str) -> str:

@@ -2,17 +2,21 @@
 
 The decision is made by ccxt's exception class: everything under NetworkError (timeouts,
 rate limits, DDoS protection, exchange not available, maintenance, nonce drift) and
-BadResponse (a garbled body from a proxy) is transient; every ExchangeError
-(authentication, permission, bad request, bad symbol, not supported) is permanent and
-retrying it only burns the rate limit.
+BadResponse (a garbled body from a proxy, an answer without its data) is transient; every
+ExchangeError (authentication, permission, bad request, bad symbol, not supported) is
+permanent and retrying it only burns the rate limit. Two exceptions to the class rule come
+from the exchange's profile: error codes that mean "try again" although ccxt files them as
+permanent, and HTTP statuses that mean the IP is banned, which are never retried: every
+request before the ban ends would only lengthen it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
@@ -24,12 +28,72 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """True when `exc` is transient and the same request may succeed if sent again."""
+class HeldOff(Exception):
+    """A request was not sent: the exchange banned this IP, and every account on it waits."""
+
+
+def ban_seconds(exc: BaseException, bans: Mapping[int, float]) -> float | None:
+    """How long the IP is banned when `exc` is the exchange's ban answer, else None.
+
+    The exchange's Retry-After wins when it asks for longer than the profile's least ban.
+    """
+    status = getattr(exc, "http_status", None)
+    if status not in bans:
+        return None
+    asked = getattr(exc, "retry_after", None) or 0.0
+    return max(float(bans[status]), float(asked))
+
+
+def is_retryable(
+    exc: BaseException, transient: Collection[str] = (), bans: Mapping[int, float] | None = None
+) -> bool:
+    """True when `exc` is transient and the same request may succeed if sent again.
+
+    `transient`: the exchange's error codes that mean "try again" whatever ccxt's class;
+    `bans`: the HTTP statuses of an IP ban, never retried.
+    """
+    if isinstance(exc, HeldOff) or (bans and ban_seconds(exc, bans) is not None):
+        return False
     if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse):
+        return True
+    if getattr(exc, "exchange_code", None) in transient:
         return True
     # ccxt wraps a body cut short in transit as a generic ExchangeError.
     return isinstance(exc.__cause__, aiohttp.ClientPayloadError)
+
+
+@dataclass
+class ClockSync:
+    """Re-measures the offset between this host's clock and the exchange's when a signed
+    request is rejected for its timestamp; concurrent rejections measure once.
+
+    `measure` is ccxt's `load_time_difference`: it stores the offset in the client, which
+    signs every later request with the exchange's time.
+    """
+
+    measure: Callable[[], Awaitable[Any]]
+    exchange: str = ""
+    generation: int = 0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def resync(self, seen: int) -> None:
+        """Measure again unless someone has since the request that failed was sent."""
+        async with self._lock:
+            if self.generation != seen:
+                return
+            try:
+                offset = await self.measure()
+            except Exception as exc:
+                log.warning("%s: could not measure the clock offset: %s", self.exchange, exc)
+            else:
+                log.warning(
+                    "%s: this host's clock is %+.1fs off the exchange's; signing with the "
+                    "exchange's time (check the host's time synchronisation)",
+                    self.exchange,
+                    (offset or 0) / 1000,
+                )
+            finally:
+                self.generation += 1
 
 
 def retry_after(headers: Mapping[str, str], now_ms: int) -> float | None:
@@ -77,9 +141,16 @@ async def call(
     counter: Attempts,
     max_tries: int,
     max_time: float,
+    transient: Collection[str] = (),
+    bans: Mapping[int, float] | None = None,
+    clock: ClockSync | None = None,
     **kwargs: Any,
 ) -> T:
-    """Await `fn(*args, **kwargs)`, retrying transient errors with jittered exponential backoff."""
+    """Await `fn(*args, **kwargs)`, retrying transient errors with jittered exponential backoff.
+
+    `transient` and `bans` are the exchange's profile (see `is_retryable`); with a `clock`,
+    a timestamp rejection (ccxt's InvalidNonce) measures the clock offset before the retry.
+    """
 
     def on_backoff(details: Any) -> None:
         counter.retries += 1
@@ -98,7 +169,7 @@ async def call(
         # Retrying before the time the server named only extends a rate-limit ban.
         asked = getattr(exc, "retry_after", None)
         too_late = asked is not None and asked > max_time - (time.monotonic() - started)
-        return too_late or not is_retryable(exc)
+        return too_late or not is_retryable(exc, transient, bans)
 
     @backoff.on_exception(
         _wait,
@@ -111,6 +182,12 @@ async def call(
         logger=None,
     )
     async def attempt() -> T:
-        return await fn(*args, **kwargs)
+        seen = clock.generation if clock is not None else 0
+        try:
+            return await fn(*args, **kwargs)
+        except ccxt.InvalidNonce:
+            if clock is not None:
+                await clock.resync(seen)
+            raise
 
     return await attempt()

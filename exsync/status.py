@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from exsync.breaker import IP_BAN
 from exsync.config import Config, Settings
 from exsync.datatypes import DataType
 from exsync.store import Store, where
@@ -34,6 +35,13 @@ class UnitStatus:
     next_probe_at: str | None = None
     #: the last run's warnings, one per line
     warnings: str | None = None
+    #: why the breaker opened (the error that opened it, an IP ban, a hand trip)
+    breaker_reason: str | None = None
+
+    @property
+    def ip_ban(self) -> bool:
+        """The breaker is open because the exchange banned this host's IP."""
+        return self.breaker == "open" and (self.breaker_reason or "").startswith(IP_BAN)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -86,6 +94,7 @@ def unit_statuses(
                 failures=breaker.get("failures") or 0,
                 next_probe_at=breaker.get("next_probe_at"),
                 warnings=row.get("last_warnings"),
+                breaker_reason=breaker.get("last_error"),
             )
         )
     return result

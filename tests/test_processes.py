@@ -44,17 +44,20 @@ def test_breaker_lifecycle_across_processes(sim: BybitSimulator, tmp_path: Path)
     assert (state, failures, cooldown) == ("open", 2, 3.0)
 
     requests = sim.counts["/v5/account/wallet-balance"]
-    skipped = run("sync", "-c", config, env=wrong)
-    assert skipped.returncode == 75
+    held = run("sync", "-c", config, env=wrong)
+    # Not done, not a failure of this pass, and not "another run has it" (75, which the
+    # systemd units count as success): held off, with a line naming what was held.
+    assert held.returncode == 69
+    assert "exsync: warning: held off by an open breaker: bybit balances" in held.stderr
     assert sim.counts["/v5/account/wallet-balance"] == requests  # the exchange was not touched
     status, error = rows(db, "SELECT status, error FROM sync_runs ORDER BY id DESC LIMIT 1")[0]
-    assert status == "skipped" and f"breaker open until {probe_at}" in error
+    assert status == "held" and f"breaker open until {probe_at}" in error
 
     sleep_until(probe_at)
     assert run("sync", "-c", config, env=wrong).returncode == 1  # the probe fails
     state, failures, cooldown, probe_at = breaker_row(db)
     assert (state, failures, cooldown) == ("open", 3, 5.0)  # doubled, capped at 5s
-    assert run("sync", "-c", config, env=wrong).returncode == 75
+    assert run("sync", "-c", config, env=wrong).returncode == 69
 
     sleep_until(probe_at)
     probe = run("sync", "-c", config, env={"MAYBE_SECRET": SECRET})

@@ -16,7 +16,7 @@ from typing import Any
 
 from exsync.config import ExchangeConfig
 from exsync.profiles import Profile
-from exsync.retry import Attempts, call
+from exsync.retry import Attempts, ClockSync, call
 from exsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,22 @@ class UnitContext:
     starts: dict[str, int] = field(default_factory=dict)
     #: what the operator should know although the unit succeeded (one line each)
     warnings: list[str] = field(default_factory=list)
+    #: re-measures the clock offset when the exchange rejects a request's timestamp
+    clock: ClockSync | None = None
+    #: downloads the markets again (once per pass) when a unit meets an unknown market
+    refresh_markets: Callable[[Attempts], Awaitable[bool]] | None = None
 
     def warn(self, message: str) -> None:
         """Record a warning on this unit: logged, stored with the unit's run, shown by status."""
         if message not in self.warnings:
             log.warning("%s: %s", self.name, message)
             self.warnings.append(message)
+
+    async def refresh(self) -> bool:
+        """Download the markets again unless this pass already did; True when it did now."""
+        if self.refresh_markets is None:
+            return False
+        return await self.refresh_markets(self.attempts)
 
     def pending(self) -> Pending:
         """A batch of writes for this unit; what it commits counts in `written`."""
@@ -104,6 +114,9 @@ class UnitContext:
             counter=self.attempts,
             max_tries=settings.max_tries,
             max_time=settings.max_time,
+            transient=self.profile.transient_codes,
+            bans=self.profile.bans,
+            clock=self.clock,
             **kwargs,
         )
         if self.on_rows is not None:

@@ -6,7 +6,9 @@ exchange class's capabilities), so the CLI imports this module only for those co
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -19,6 +21,7 @@ from exsync.durations import parse_since
 from exsync.errors import ConfigError
 from exsync.factory import check_ccxt_id, client_capabilities
 from exsync.profiles import market_type_of, market_types_for, profile_for, symbols_for
+from exsync.store import Store
 
 
 @dataclass
@@ -64,10 +67,16 @@ def describe(config: Config) -> list[Account]:
     return accounts
 
 
-def validate(config: Config) -> list[str]:
-    """Check what loading the YAML cannot: ccxt ids and credentials. Return warnings.
+#: an exchange name -> the symbols of its cached markets and when they were fetched
+CachedMarkets = Callable[[str], tuple[set[str], str] | None]
 
-    Raises ConfigError for problems that would stop a pass.
+
+def validate(config: Config, cached: CachedMarkets | None = None) -> list[str]:
+    """Check what loading the YAML cannot: ccxt ids, credentials, and (with `cached`) that
+    the exchange lists every configured symbol, by its cached markets. Return warnings.
+
+    Raises ConfigError for problems: those that would stop a pass, and symbols the exchange
+    does not list (a pass skips them).
     """
     problems: list[str] = []
     warnings: list[str] = []
@@ -77,6 +86,15 @@ def validate(config: Config) -> list[str]:
             resolve(account, config.source)
         except ConfigError as exc:
             problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    for exchange in config.exchanges.values():
+        if cached is not None and exchange.symbols:
+            found = _unlisted(config.source, exchange, cached(exchange.name))
+            if isinstance(found, str):
+                warnings.append(found)
+            else:
+                problems.extend(found)
     if problems:
         raise ConfigError(problems)
     for exchange in config.exchanges.values():
@@ -118,6 +136,46 @@ def _depth_warnings(config: Config) -> list[str]:
                         f"{kind}; their backfill starts there"
                     )
     return warnings
+
+
+def cached_markets(store: Store) -> CachedMarkets:
+    """Read cached markets from the database, whatever their age or settings."""
+
+    def lookup(name: str) -> tuple[set[str], str] | None:
+        row = store.execute(
+            "SELECT markets, fetched_at FROM markets WHERE exchange = ?", [name]
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return {m["symbol"] for m in json.loads(row[0])}, row[1]
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    return lookup
+
+
+def _unlisted(
+    source: str, exchange: ExchangeConfig, cached: tuple[set[str], str] | None
+) -> list[str] | str:
+    """Problems for configured symbols the cached markets do not list, or a warning that
+    they could not be checked."""
+    where = f"{source}: exchanges.{exchange.name}.symbols"
+    if cached is None:
+        return (
+            f"{where}: not checked against the exchange's markets: none cached yet "
+            "(`exsync sync` caches them)"
+        )
+    symbols, fetched_at = cached
+    # Markets of a type not synced when they were cached say nothing about its symbols.
+    types = {market_type_of(s) for s in symbols}
+    synced = set(symbols_for(exchange))
+    return [
+        f"{where}[{index}]: {symbol} is not listed by {exchange.ccxt_id} "
+        f"(markets cached {fetched_at[:16].replace('T', ' ')} UTC)"
+        for index, symbol in enumerate(exchange.symbols)
+        if symbol in synced and market_type_of(symbol) in types and symbol not in symbols
+    ]
 
 
 def show(config: Config) -> dict[str, Any]:

@@ -436,14 +436,26 @@ config_app = _group("config", "Check or show the configuration.")
 
 @config_app.command("validate")
 def config_validate(config: ConfigOption = None) -> None:
-    """Check the config file, ccxt ids and credentials; warn about unsupported data types.
+    """Check the config file, ccxt ids, credentials, and the symbols against the cached
+    markets; warn about unsupported data types.
 
     Example: exsync config validate --config /etc/exsync/config.yaml
     """
-    from exsync.accounts import validate
+    from exsync.accounts import cached_markets, validate
+    from exsync.errors import DatabaseError
 
     cfg = _guard(lambda: _load(config, required=True))
-    for warning in _guard(lambda: validate(cfg)):
+    try:
+        store = _open_store(cfg, None)
+    except DatabaseError:  # no database yet: the symbols cannot be checked
+        store = None
+    try:
+        cached = cached_markets(store) if store is not None else lambda name: None
+        warnings = _guard(lambda: validate(cfg, cached))
+    finally:
+        if store is not None:
+            store.close()
+    for warning in warnings:
         typer.echo(f"exsync: warning: {warning}", err=True)
     typer.echo(f"{cfg.source}: ok, {len(cfg.exchanges)} exchange(s)")
 

@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from exsync.ccxt_import import errors as ccxt
 from exsync.durations import parse_since
 from exsync.profiles import DAY_MS, market_type_of, symbols_for
+from exsync.sync.symbols import attribute, rejected
 from exsync.sync.unit import WINDOW_CONCURRENCY, Pending, UnitContext, together
 
 
@@ -133,7 +135,8 @@ async def walk_history(
             since = window_start
         seen = 0
         async with gate:
-            async for page in _window_pages(ctx, method, symbol, since, window_params, limit):
+            async for rows in _window_pages(ctx, method, symbol, since, window_params, limit):
+                page = await attribute(ctx, rows, market_type, method)
                 pending.add(table, (to_row(item) for item in page))
                 seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
                 # Rows of a window still being read may commit before its cursor moves: they
@@ -160,7 +163,14 @@ async def walk_history(
         else:
             pending.flush_if_due()
 
-    await together(*(read_window(i, start_, end) for i, (start_, end) in enumerate(bounds)))
+    try:
+        await together(*(read_window(i, start_, end) for i, (start_, end) in enumerate(bounds)))
+    except ccxt.BadSymbol as exc:
+        if symbol is None:
+            raise
+        # One configured symbol the exchange does not list must not fail the others.
+        await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
+        return
     if reread_due:
         pending.mark_reread(ctx.name, stream, ctx.now_ms)
 

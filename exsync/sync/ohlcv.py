@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from exsync.ccxt_import import errors as ccxt
 from exsync.durations import parse_since
 from exsync.profiles import symbols_for
+from exsync.sync.symbols import listed, rejected
 from exsync.sync.unit import OHLCV_CONCURRENCY, UnitContext
 
 
@@ -16,11 +18,15 @@ async def sync(ctx: UnitContext) -> int:
 
     async def one(symbol: str) -> int:
         async with gate:
-            return await _sync_series(ctx, symbol, timeframe)
+            try:
+                return await _sync_series(ctx, symbol, timeframe)
+            except ccxt.BadSymbol as exc:
+                # The cached markets list it, the exchange no longer does (a delisting).
+                await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
+                return 0
 
-    counts = await asyncio.gather(
-        *(one(s) for s in symbols_for(ctx.exchange)), return_exceptions=True
-    )
+    symbols = await listed(ctx, list(symbols_for(ctx.exchange)))
+    counts = await asyncio.gather(*(one(s) for s in symbols), return_exceptions=True)
     errors = [c for c in counts if isinstance(c, BaseException)]
     if errors:
         raise errors[0]

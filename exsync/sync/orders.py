@@ -9,6 +9,7 @@ from exsync.capabilities import order_history_method
 from exsync.ccxt_import import errors as ccxt
 from exsync.store import Store, to_json, utc_now, utc_now_minus
 from exsync.sync.history import history_streams, walk_history
+from exsync.sync.symbols import attribute
 from exsync.sync.unit import UnitContext, number, per_settle_coin, together
 
 #: how long an order left 'unknown' is asked about again on later passes
@@ -27,12 +28,12 @@ async def sync(ctx: UnitContext) -> int:
     """
     open_orders: list[dict[str, Any]] = []
 
-    async def fetch_open(params: dict[str, Any]) -> None:
+    async def fetch_open(market_type: str, params: dict[str, Any]) -> None:
         limit = ctx.profile.page("open_orders", 50)
         async for page in ctx.pages("fetch_open_orders", None, None, params=params, limit=limit):
-            open_orders.extend(page)
+            open_orders.extend(await attribute(ctx, page, market_type, "fetch_open_orders"))
 
-    await together(*(fetch_open(p) for t in ctx.market_types for p in per_settle_coin(ctx, t)))
+    await together(*(fetch_open(t, p) for t in ctx.market_types for p in per_settle_coin(ctx, t)))
 
     # Open orders were fetched first, so history (fetched after) holds the later state and
     # is written after them.

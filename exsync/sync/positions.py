@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from exsync.store import Store, to_json, utc_now
+from exsync.sync.symbols import attribute
 from exsync.sync.unit import UnitContext, number, per_settle_coin, together
 
 
@@ -12,15 +13,15 @@ async def sync(ctx: UnitContext) -> int:
     """Open positions; those gone from the exchange are marked closed, not left looking open."""
     found: list[dict[str, Any]] = []
 
-    async def fetch(params: dict[str, Any]) -> None:
+    async def fetch(market_type: str, params: dict[str, Any]) -> None:
         # ccxt asks for the largest page itself.
         size = ctx.profile.page("positions", 200)
         pages = ctx.pages("fetch_positions", None, params=params, limit=None, page_size=size)
         async for page in pages:
-            found.extend(page)
+            found.extend(await attribute(ctx, page, market_type, "fetch_positions"))
 
     contract_types = [t for t in ctx.market_types if t != "spot"]
-    await together(*(fetch(p) for t in contract_types for p in per_settle_coin(ctx, t)))
+    await together(*(fetch(t, p) for t in contract_types for p in per_settle_coin(ctx, t)))
     now = utc_now()
     rows = []
     for position in found:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from exsync.ccxt_import import errors as ccxt
 from exsync.profiles import market_type_of, symbols_for
 from exsync.store import Store, to_json, utc_now
+from exsync.sync.symbols import listed, rejected
 from exsync.sync.unit import UnitContext, number
 
 
@@ -16,9 +18,29 @@ async def sync(ctx: UnitContext) -> int:
     for symbol in symbols_for(ctx.exchange):
         by_type[market_type_of(symbol)].append(symbol)
     tickers: list[dict[str, Any]] = []
-    for market_type, symbols in by_type.items():
-        result = await ctx.call("fetch_tickers", symbols, ctx.params_for(market_type))
-        tickers.extend(t for s, t in result.items() if s in symbols)
+    for market_type, configured in by_type.items():
+        symbols = await listed(ctx, configured)
+        if not symbols:
+            continue
+        params = ctx.params_for(market_type)
+        try:
+            result = await ctx.call("fetch_tickers", symbols, params)
+        except ccxt.BadSymbol:
+            # One symbol the cached markets list is gone, and the exchange rejects the whole
+            # request for it (Binance): ask symbol by symbol.
+            result = {}
+            for symbol in symbols:
+                try:
+                    # the symbol says the market type: no type parameter
+                    result[symbol] = await ctx.call("fetch_ticker", symbol)
+                except ccxt.BadSymbol as exc:
+                    await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
+        for symbol in symbols:
+            if symbol in result:
+                tickers.append(result[symbol])
+            else:
+                # Bybit answers a whole category: a delisted symbol is just not in it.
+                await rejected(ctx, symbol, "the exchange sent no ticker")
     now = utc_now()
     rows = [
         {

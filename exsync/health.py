@@ -111,8 +111,9 @@ def _assess(unit: UnitStatus, threshold: float, now: datetime) -> tuple[Health, 
         findings.append((Health.CRITICAL, f"breaker open{until}{why}"))
     elif unit.breaker == "half_open":
         findings.append((Health.WARNING, "breaker half-open"))
-    if unit.warning and unit.last_status == "ok":
-        findings.append((Health.WARNING, f"warning: {unit.warning}"))
+    if unit.warnings and unit.last_status == "ok":
+        said = "; ".join(line for line in unit.warnings.splitlines() if line)
+        findings.append((Health.WARNING, f"warning: {said}"))
     if not findings:
         return Health.OK, ""
     return max(s for s, _ in findings), f"{name} " + ", ".join(t for _, t in findings)

@@ -12,8 +12,10 @@ import pytest
 
 from exsync.datatypes import CONCRETE
 from exsync.errors import ExitCode
+from exsync.health import check
 from exsync.orchestrator import Synchronizer
 from exsync.simulator import BinanceSimulator, BybitSimulator, Scenario
+from exsync.store import Store
 from tests.conftest import KEY, SECRET, exchange_entry, rows, run
 
 SIMULATORS = {"bybit": BybitSimulator, "binance": BinanceSimulator}
@@ -57,7 +59,8 @@ def test_symbols_the_exchange_does_not_list_are_skipped_with_a_warning(
     first = Synchronizer(config).sync()
     assert first.exit_code is ExitCode.OK, [u.error for u in first.units if u.error]
     tickers = next(u for u in first.units if u.data_type == "tickers")
-    assert tickers.warning and TYPO in tickers.warning and "ETH/USDT;" not in tickers.warning
+    said = "\n".join(tickers.warnings)
+    assert TYPO in said and "ETH/USDT " not in said
 
     sim.state.delist("ETHUSDT", "spot")  # the cached markets still list ETH/USDT
     sim.reset_counts()
@@ -66,8 +69,8 @@ def test_symbols_the_exchange_does_not_list_are_skipped_with_a_warning(
     assert {u.status for u in result.units} == {"ok"}
     for data_type in ("tickers", "ohlcv"):
         unit = next(u for u in result.units if u.data_type == data_type)
-        assert "ETH/USDT is not listed" in (unit.warning or ""), unit
-        assert f"{TYPO} is not listed" in (unit.warning or ""), unit
+        said = "\n".join(unit.warnings)
+        assert "ETH/USDT is not listed" in said and f"{TYPO} is not listed" in said, unit
     assert markets_downloads(sim) == 1  # refreshed once for the pass
     stored = {r[0] for r in rows(db_path, "SELECT symbol FROM tickers")}
     assert stored == set(GOOD)
@@ -75,9 +78,12 @@ def test_symbols_the_exchange_does_not_list_are_skipped_with_a_warning(
     assert set(GOOD) <= candles
     assert rows(db_path, "SELECT count(*) FROM breakers WHERE failures > 0") == [(0,)]
     warned = rows(
-        db_path, "SELECT data_type, last_warning FROM sync_state WHERE data_type = ?", ("tickers",)
+        db_path, "SELECT data_type, last_warnings FROM sync_state WHERE data_type = ?", ("tickers",)
     )
     assert TYPO in warned[0][1]
+    with Store(db_path) as store:
+        code, line = check(store, config)
+    assert code == 1 and f"{ccxt_id} tickers warning: " in line and TYPO in line, line
 
     # The refreshed markets no longer list it: the next pass skips it without downloading
     # the markets again.

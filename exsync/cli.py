@@ -371,13 +371,18 @@ def breaker_reset(
 
     Example: exsync breaker reset --exchange bybit
     """
-    from exsync.breaker import reset
+    from exsync.breaker import breakers, reset
 
     if not (exchange or all_):
         _usage("say which breakers: --exchange NAME [--type TYPE], or --all")
     cfg = _guard(lambda: _load(config, required=False))
+    only = str(data_type) if data_type and data_type is not DataType.ALL else None
     with _guard(lambda: _open_store(cfg, db, create=True)) as store:
-        only = str(data_type) if data_type and data_type is not DataType.ALL else None
+        if exchange:
+            # A breaker left by an exchange since removed from the config may still be reset.
+            known = {(r["exchange"], r["data_type"]) for r in _guard(lambda: breakers(store))}
+            if not any(e == exchange and only in (None, t) for e, t in known):
+                _known_unit(cfg, exchange, only)
         count = _guard(lambda: reset(store, exchange, only))
     typer.echo(f"reset {count} breaker(s)")
 
@@ -399,16 +404,11 @@ def breaker_trip(
     Example: exsync breaker trip --exchange bybit --for 2h
     """
     from exsync.breaker import trip
-    from exsync.datatypes import CONCRETE
 
     seconds = _duration(for_, "--for")
-    cfg = _guard(lambda: _load(config, required=False))
-    if data_type and data_type is not DataType.ALL:
-        types = [str(data_type)]
-    elif cfg is not None and exchange in cfg.exchanges:
-        types = [str(t) for t in cfg.exchanges[exchange].types]
-    else:
-        types = [str(t) for t in CONCRETE]
+    cfg = _guard(lambda: _load(config, required=True))
+    only = str(data_type) if data_type and data_type is not DataType.ALL else None
+    types = _known_unit(cfg, exchange, only)
     with _guard(lambda: _open_store(cfg, db, create=True)) as store:
         _guard(lambda: trip(store, exchange, types, seconds, f"tripped by hand for {for_}"))
     typer.echo(f"tripped {len(types)} breaker(s) of {exchange} for {for_}")
@@ -574,9 +574,26 @@ def _duration(text: str, option: str) -> float:
     from exsync.durations import parse_duration
 
     try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
     except ValueError as exc:
         _usage(f"{option}: {exc}")
+    if seconds <= 0:
+        _usage(f"{option}: must be greater than zero")
+    return seconds
+
+
+def _known_unit(cfg: Any, exchange: str, data_type: str | None) -> list[str]:
+    """The configured types of `exchange` (only `data_type` when given); a usage error for
+    an exchange or type the config does not have, which no run would ever sync."""
+    if cfg is None:
+        _usage(f"no exchange named {exchange!r}: no config file to find it in")
+    account = _guard(lambda: cfg.exchange(exchange))
+    types = [str(t) for t in account.types]
+    if data_type is None:
+        return types
+    if data_type not in types:
+        _usage(f"{exchange} does not sync {data_type} (its types: {', '.join(types)})")
+    return [data_type]
 
 
 def _usage(message: str) -> NoReturn:

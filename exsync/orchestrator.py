@@ -31,7 +31,7 @@ from exsync.metrics import render_metrics, write_metrics
 from exsync.pacing import Pacer
 from exsync.paths import budget_path, database_path
 from exsync.profiles import market_types_for, profile_for
-from exsync.retry import Attempts, ClockSync, HeldOff
+from exsync.retry import Attempts, ClockSync, HeldOff, why
 from exsync.store import Store, utc_now
 from exsync.sync import STRATEGIES, UnitContext
 
@@ -281,7 +281,7 @@ class ExchangePass:
                     self._record(data_type, "interrupted", error="interrupted before it started")
             raise
         except Exception as exc:
-            message = _one_line(exc, self.credentials)
+            message = _one_line(exc, self.credentials, self.exchange.settings.timeout)
             log.error("%s failed: %s", self.name, message)
             try:
                 done = {
@@ -370,7 +370,7 @@ class ExchangePass:
                 )
             except Exception as exc:
                 # Without markets no unit can run: each is recorded as failed with the cause.
-                message = _one_line(exc, self.credentials)
+                message = _one_line(exc, self.credentials, self.exchange.settings.timeout)
                 status = "held" if isinstance(exc, HeldOff) else "failed"
                 log.error("%s: cannot load markets: %s", self.name, message)
                 return results + [
@@ -442,7 +442,7 @@ class ExchangePass:
             )
             raise
         except Exception as exc:
-            message = _one_line(exc, self.credentials)
+            message = _one_line(exc, self.credentials, self.exchange.settings.timeout)
             # A unit stopped because another one met an IP ban was held off, not failed.
             status = "held" if isinstance(exc, HeldOff) else "failed"
             log.error("%s %s %s: %s", self.name, data_type, status, message)
@@ -573,11 +573,15 @@ def _quietly(progress: Progress, event: str, *args: Any) -> None:
         log.debug("progress display: %s", exc)
 
 
-def _one_line(exc: BaseException, credentials: Credentials) -> str:
-    """A one-line description of an error, with any credential scrubbed out."""
+def _one_line(exc: BaseException, credentials: Credentials, timeout: float | None = None) -> str:
+    """A one-line description of an error, with any credential scrubbed out; a request that
+    got no answer says why (connection refused, name not resolved, TLS, timeout)."""
     text = " ".join(str(exc).split()) or exc.__class__.__name__
+    reason = why(exc, timeout)
+    # The reason goes first: a long URL must not push it past the truncation.
+    kind = f"{exc.__class__.__name__} ({reason})" if reason else exc.__class__.__name__
     # Scrub first: a secret cut in half by the truncation would no longer match.
-    text = scrub(f"{exc.__class__.__name__}: {text}", credentials)
+    text = scrub(f"{kind}: {text}", credentials)
     return text if len(text) <= 300 else text[:297] + "..."
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Collection, Generator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +32,34 @@ T = TypeVar("T")
 
 class HeldOff(Exception):
     """A request was not sent: the exchange banned this IP, and every account on it waits."""
+
+
+def why(exc: BaseException, timeout: float | None = None) -> str | None:
+    """Why a request got no answer, in a few words (connection refused, name not resolved,
+    TLS failure, timed out, ...), read from the exception ccxt wrapped; None when it did get
+    one."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, aiohttp.ClientConnectorDNSError | socket.gaierror):
+            return "name not resolved"
+        if isinstance(cause, aiohttp.ClientConnectorCertificateError):
+            return "TLS failure: the server's certificate was not accepted"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failure ({getattr(cause, 'reason', None) or cause})"
+        if isinstance(cause, aiohttp.ClientSSLError):
+            return "TLS failure"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError | aiohttp.ServerDisconnectedError):
+            return "the server closed the connection"
+        if isinstance(cause, aiohttp.ClientPayloadError):
+            return "the answer was cut short"
+        if isinstance(cause, TimeoutError | ccxt.RequestTimeout):
+            return f"timed out after {timeout:g}s" if timeout else "timed out"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def ban_seconds(exc: BaseException, bans: Mapping[int, float]) -> float | None:

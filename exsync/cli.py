@@ -257,6 +257,31 @@ def check(
 
 
 @app.command()
+def doctor(
+    exchange: ExchangesOption = None,
+    config: ConfigOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Check each account against its exchange, two requests each: reachable, clock offset,
+    credentials, account mode, and what the key may do (exsync only reads). Exit 0 OK,
+    1 WARNING, 2 CRITICAL, as `check`.
+
+    Example: exsync doctor --exchange bybit
+    """
+    from exsync.doctor import examine_all, exit_code
+    from exsync.render import print_json
+
+    cfg = _guard(lambda: _load(config, required=True))
+    findings = _guard(lambda: examine_all(cfg, exchange or None))
+    if json:
+        print_json([f.to_dict() for f in findings])
+    else:
+        for finding in findings:
+            typer.echo(f"{finding.account}: {finding.level}: {finding.text}")
+    raise typer.Exit(exit_code(findings))
+
+
+@app.command()
 def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = False) -> None:
     """Show the last outcome, age and staleness of every exchange x data type.
 

@@ -34,8 +34,6 @@ class KeyInfo:
     ips: tuple[str, ...] = ("127.0.0.1",)
     #: when the key (Bybit) or its trading permission (Binance) expires, ms; None: never
     expires_at_ms: int | None = None
-    #: the key may use the futures API (Binance's enableFutures)
-    futures: bool = True
 
 
 def created_key(order: Order) -> Key:

@@ -475,7 +475,7 @@ def api_restrictions(state: BinanceState, params: Params) -> Any:
         "enableWithdrawals": key.withdraw,
         "enableInternalTransfer": False,
         "enableMargin": False,
-        "enableFutures": key.futures,
+        "enableFutures": not key.read_only,
         "permitsUniversalTransfer": False,
         "enableVanillaOptions": False,
         "enableFixApiTrade": False,

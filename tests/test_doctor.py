@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from exsync.orchestrator import Synchronizer
 from exsync.simulator import BinanceSimulator, BybitSimulator, Scenario
 from tests.conftest import KEY, SECRET, exchange_entry, run, write_config
 
@@ -108,3 +109,15 @@ def test_an_unreachable_exchange_is_critical(tmp_path):
         result.stdout
     )
     assert time.monotonic() - started < 60
+
+
+def test_a_classic_account_sync_says_what_the_404_means(make_config):
+    """Without doctor too: Bybit's bare 404 for the unified wallet of a classic account
+    comes with what it usually means."""
+    with BybitSimulator(Scenario(seed=2), api_key=KEY, secret=SECRET) as sim:
+        sim.state.unified = False
+        config, _ = make_config({"bybit": exchange_entry(sim.url, types=["balances"])})
+        unit = Synchronizer(config).sync().units[0]
+    assert unit.status == "failed"
+    assert "classic (non-unified) account has no unified wallet" in unit.error, unit.error
+    assert "exsync doctor" in unit.error

@@ -124,6 +124,9 @@ class AccountState:
         """A position as the exchange serves it."""
         raise NotImplementedError
 
+    def _closed(self, position: Position, now: int) -> None:
+        """Book what a position closed at ``now`` realised (where the exchange reports it)."""
+
     # ------------------------------------------------------------------ clock & lookup
 
     def now_ms(self) -> int:
@@ -341,11 +344,14 @@ class AccountState:
             return self._position_row(position, now)
 
     def close_position(self, symbol: str, category: str | None = None) -> None:
-        """Close a position: it no longer appears among the open positions."""
+        """Close a position at the market: it no longer appears among the open positions
+        (where the exchange reports closed PnL, its result is booked)."""
         with self.lock:
             inst = self._resolve(symbol, category, ("linear", "inverse"))
-            if self._positions.pop((inst.category, inst.symbol), None) is None:
+            position = self._positions.pop((inst.category, inst.symbol), None)
+            if position is None:
                 raise KeyError(f"no open position on {inst.category} {inst.symbol}")
+            self._closed(position, self.now_ms())
 
     def delist(self, symbol: str, category: str) -> None:
         """Take a market off the exchange: the markets, tickers and candles no longer know

@@ -267,15 +267,6 @@ def wallet_balance(state: ExchangeState, params: Params) -> dict[str, Any]:
     return {"list": [state.wallet_balance(coins)]}
 
 
-def fund_balance(state: ExchangeState, params: Params) -> dict[str, Any]:
-    """/v5/asset/transfer/query-account-coins-balance: the funding wallet is empty here."""
-    return {
-        "memberId": "100200300",
-        "accountType": params.get("accountType") or "FUND",
-        "balance": [],
-    }
-
-
 def coin_info(state: ExchangeState, params: Params) -> dict[str, Any]:
     """/v5/asset/coin/query-info: one chain per coin."""
     wanted = params.get("coin")
@@ -489,7 +480,6 @@ ROUTES: dict[str, Route] = {
     "/v5/account/wallet-balance": Route(wallet_balance, private=True),
     "/v5/account/info": Route(account_info, private=True),
     "/v5/asset/coin/query-info": Route(coin_info, private=True, rate_limit=5),
-    "/v5/asset/transfer/query-account-coins-balance": Route(fund_balance, private=True),
     "/v5/user/query-api": Route(query_api, private=True, rate_limit=10),
     "/v5/position/list": Route(position_list, private=True),
     "/v5/order/realtime": Route(order_realtime, private=True),

@@ -61,6 +61,25 @@ class Scenario:
     # delivery or settlement, a block trade or a moved position. Binance keeps those in its
     # income history instead and ignores this.
     booked_executions: int = 0
+    # Money moving in, out and around the account (Bybit; Binance ignores these): on-chain
+    # deposits (now and then a failed one), deposits from other users, withdrawals
+    # (on-chain and to other users), transfers between the Funding and Unified wallets
+    # (both ways) and between the main account and its sub-accounts (both ways), closed
+    # positions with their realised PnL, and transaction log entries of their own
+    # (interest, bonuses, fee refunds, airdrops). All settled, spread over history_days.
+    deposits: int = 6
+    internal_deposits: int = 2
+    withdrawals: int = 5
+    transfers: int = 6
+    sub_transfers: int = 4
+    closed_pnl: int = 8
+    ledger_entries: int = 6
+    # The Funding wallet (where deposits land) and Earn positions (USDT and USDC flexible
+    # savings, other coins on-chain staking), coin -> amount.
+    funding_balances: dict[str, float] = field(
+        default_factory=lambda: {"USDT": 1_250.0, "BTC": 0.02}
+    )
+    earn: dict[str, float] = field(default_factory=lambda: {"USDT": 500.0, "ETH": 0.5})
 
     def __post_init__(self) -> None:
         for name in (
@@ -70,6 +89,13 @@ class Scenario:
             "trades",
             "candle_days",
             "booked_executions",
+            "deposits",
+            "internal_deposits",
+            "withdrawals",
+            "transfers",
+            "sub_transfers",
+            "closed_pnl",
+            "ledger_entries",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Scenario.{name} must be >= 0")

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from .endpoints import ROUTES, ApiError, Params, Route
+from .funds_endpoints import FUNDS_ROUTES
 from .httpbase import BaseSimulator, Fault, Handler, Reply, json_reply
 from .scenario import Scenario
 from .state import ExchangeState
@@ -65,6 +66,14 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
         "ohlcv": ("/v5/market/kline",),
         "tickers": ("/v5/market/tickers",),
         "time": ("/v5/market/time",),
+        "deposits": ("/v5/asset/deposit/query-record", "/v5/asset/deposit/query-internal-record"),
+        "withdrawals": ("/v5/asset/withdraw/query-record",),
+        "transfers": (
+            "/v5/asset/transfer/query-inter-transfer-list",
+            "/v5/asset/transfer/query-universal-transfer-list",
+        ),
+        "ledger": ("/v5/account/transaction-log",),
+        "closed_positions": ("/v5/position/closed-pnl",),
     }
 
     def __init__(
@@ -137,7 +146,7 @@ class BybitSimulator(BaseSimulator[ExchangeState]):
         return json_reply(body)
 
     def _answer(self, method: str, path: str, query: str, handler: Handler) -> Reply:
-        route = ROUTES.get(path)
+        route = ROUTES.get(path) or FUNDS_ROUTES.get(path)
         if method != "GET" or route is None:
             return _error_reply(ApiError(10017, "Route not found", http_status=404))
         if self._over_ip_limit():

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .account import AccountState, Key, ccxt_symbol, created_key, updated_key
+from .funds_state import FundsState
 from .market import (
     DAY_MS,
     HOUR_MS,
@@ -61,8 +62,8 @@ def _page(
     return page, (key(page[-1]) if page else None)
 
 
-class ExchangeState(AccountState):
-    """The Bybit account and markets behind the simulator.
+class ExchangeState(FundsState, AccountState):
+    """The Bybit account and markets behind the simulator (the money side: FundsState).
 
     Time: the scenario's ``now_ms`` is the anchor the history was generated
     around, and the simulated clock (:meth:`now_ms`) runs forward from it at wall
@@ -71,6 +72,7 @@ class ExchangeState(AccountState):
 
     def _adopt(self, generated: Generated) -> None:
         self._executions: dict[str, ExecTable] = generated.executions
+        self._init_funds()
         self._book_history()
 
     def _book_history(self) -> None:
@@ -146,6 +148,7 @@ class ExchangeState(AccountState):
             self._order_index[order.order_id] = order
         table = self._executions[inst.category]
         index = table.insert(t, uid, lots, 0, EXEC_TYPES.index(exec_type))
+        self._note_booked(inst.category, t, table.uids[index])
         return self._exec_row(table, index)
 
     def _order_id(self, inst: Instrument, uid: int) -> str:

@@ -47,9 +47,10 @@ def describe(config: Config) -> list[Account]:
         check_ccxt_id(exchange, config.source)
         market_types = market_types_for(exchange)
         has = client_capabilities(exchange)
+        not_synced = profile_for(exchange.ccxt_id).not_synced
         supported, unsupported = [], {}
         for data_type in exchange.types:
-            reason = unsupported_reason(data_type, has, market_types)
+            reason = unsupported_reason(data_type, has, market_types, not_synced)
             if reason is None:
                 supported.append(str(data_type))
             else:

@@ -22,7 +22,15 @@ REQUIREMENTS: dict[DataType, tuple[tuple[str, ...], ...]] = {
     DataType.TRADES: (("fetchMyTrades",),),
     DataType.TICKERS: (("fetchTickers",),),
     DataType.OHLCV: (("fetchOHLCV",),),
+    DataType.DEPOSITS: (("fetchDeposits",),),
+    DataType.WITHDRAWALS: (("fetchWithdrawals",),),
+    DataType.TRANSFERS: (("fetchTransfers",),),
+    DataType.LEDGER: (("fetchLedger",),),
+    DataType.CLOSED_POSITIONS: (("fetchPositionsHistory",),),
 }
+
+#: data types that exist only on contract markets
+CONTRACT_TYPES = (DataType.POSITIONS, DataType.CLOSED_POSITIONS)
 
 #: the ccxt method that reads order history, best first: cancelled orders matter too
 ORDER_HISTORY_METHODS = (
@@ -33,11 +41,20 @@ ORDER_HISTORY_METHODS = (
 
 
 def unsupported_reason(
-    data_type: DataType, has: Mapping[str, Any], market_types: tuple[str, ...]
+    data_type: DataType,
+    has: Mapping[str, Any],
+    market_types: tuple[str, ...],
+    not_synced: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Why the exchange cannot provide `data_type`, or None when it can."""
-    if data_type is DataType.POSITIONS and not set(market_types) & {"linear", "inverse"}:
-        return "positions need a contract market type (linear or inverse) in market_types"
+    """Why the exchange cannot provide `data_type`, or None when it can.
+
+    `not_synced`: the data types exsync does not read from this exchange yet (its profile's
+    `not_synced`), with the reason.
+    """
+    if not_synced and str(data_type) in not_synced:
+        return not_synced[str(data_type)]
+    if data_type in CONTRACT_TYPES and not set(market_types) & {"linear", "inverse"}:
+        return f"{data_type} need a contract market type (linear or inverse) in market_types"
     for group in REQUIREMENTS[data_type]:
         if not any(has.get(name) for name in group):
             return f"the exchange has no {' or '.join(group)}"

@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from exsync import __version__
-from exsync.datatypes import DataType
+from exsync.datatypes import CONCRETE, DataType
 from exsync.errors import ExitCode, ExsyncError
 
 T = TypeVar("T")
@@ -91,8 +91,7 @@ TypesOption = Annotated[
         "--type",
         "-t",
         metavar="TYPE",
-        help="balances, positions, orders, trades, tickers, ohlcv or all (repeatable; "
-        "default: all).",
+        help=f"{', '.join(t.value for t in CONCRETE)} or all (repeatable; default: all).",
     ),
 ]
 ExchangeFilter = Annotated[str | None, typer.Option("--exchange", "-e", help="Only this exchange.")]

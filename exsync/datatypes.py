@@ -15,6 +15,11 @@ class DataType(StrEnum):
     TRADES = "trades"
     TICKERS = "tickers"
     OHLCV = "ohlcv"
+    DEPOSITS = "deposits"
+    WITHDRAWALS = "withdrawals"
+    TRANSFERS = "transfers"
+    LEDGER = "ledger"
+    CLOSED_POSITIONS = "closed_positions"
     ALL = "all"
 
 

@@ -353,7 +353,7 @@ class ExchangePass:
         results = []
         runnable = []
         for data_type in data_types:
-            reason = unsupported_reason(data_type, client.has, market_types)
+            reason = unsupported_reason(data_type, client.has, market_types, profile.not_synced)
             if reason is None:
                 runnable.append(data_type)
             else:

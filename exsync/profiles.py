@@ -12,6 +12,7 @@ from typing import Any
 
 from exsync.config import ExchangeConfig
 from exsync.pacing import Limit
+from exsync.sources import BYBIT_SOURCES, DEFAULT_SOURCES, Holdings, Source
 
 DAY_MS = 86_400_000
 
@@ -34,9 +35,10 @@ class Profile:
     ccxt_id: str
     #: market types synced when the config names none
     default_market_types: tuple[str, ...] = ("spot",)
-    #: longest span one trades/orders history query may cover (None: unlimited)
+    #: longest span one history query may cover (None: unlimited)
     history_window_ms: int | None = None
-    #: the same per market type, where they differ (Binance: spot 24 h, futures 7 days)
+    #: the same per kind of history ("deposits"), market type (Binance: spot 24 h, futures
+    #: 7 days) or both ("trades:spot"), where they differ
     history_windows: dict[str, int] = field(default_factory=dict)
     #: own trades and order history can only be asked per symbol (no account-wide query)
     history_per_symbol: bool = False
@@ -44,6 +46,15 @@ class Profile:
     wallets: dict[str, tuple[str | None, dict[str, Any]]] = field(
         default_factory=lambda: {"main": (None, {})}
     )
+    #: wallets ccxt's fetchBalance cannot read: name -> how to list their holdings
+    holdings: dict[str, Holdings] = field(default_factory=dict)
+    #: wallets read only where the API key is allowed to: a key without the permission gets
+    #: a warning and keeps the wallet's last known balances, not a failed unit
+    optional_wallets: tuple[str, ...] = ()
+    #: where each history data type is read from (default: DEFAULT_SOURCES)
+    sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
+    #: data types exsync does not read from this exchange yet, with the reason
+    not_synced: dict[str, str] = field(default_factory=dict)
     #: page sizes the exchange allows at most, per kind of request
     page_size: dict[str, int] = field(default_factory=dict)
     #: request parameter carrying the next-page cursor, and where ccxt leaves it in `info`
@@ -104,14 +115,22 @@ class Profile:
             options["fetchMarkets"] = {"types": list(market_types)}
         return options
 
-    def window_ms(self, market_type: str) -> int | None:
-        """The longest span of one history query for a market type."""
-        return self.history_windows.get(market_type, self.history_window_ms)
+    def window_ms(self, market_type: str | None, kind: str | None = None) -> int | None:
+        """The longest span of one history query for a kind of history and market type
+        (None: an account-wide stream)."""
+        for key in (f"{kind}:{market_type}", kind, market_type):
+            if key in self.history_windows:
+                return self.history_windows[key]
+        return self.history_window_ms
 
-    def history_depth_ms(self, kind: str, market_type: str) -> int | None:
+    def history_depth_ms(self, kind: str, market_type: str | None) -> int | None:
         """How far back the exchange keeps a kind of history for a market type (ms)."""
         days = self.history_days.get(f"{kind}:{market_type}", self.history_days.get(kind))
         return None if days is None else days * DAY_MS
+
+    def sources_for(self, kind: str) -> tuple[Source, ...]:
+        """Where a history data type is read from on this exchange."""
+        return self.sources.get(kind, DEFAULT_SOURCES.get(kind, ()))
 
     def page(self, kind: str, default: int = 100) -> int:
         """The page size for a kind of request ('trades', 'orders', 'open_orders', ...)."""
@@ -164,14 +183,21 @@ BYBIT_LIMITS = (
 BYBIT = Profile(
     ccxt_id="bybit",
     default_market_types=("spot", "linear"),
-    # execution/list and order/history answer at most 7 days per query.
+    # execution/list, order/history, the transaction log, closed PnL and both transfer lists
+    # answer at most 7 days per query; deposit and withdrawal records 30 days.
     history_window_ms=7 * DAY_MS,
+    history_windows={"deposits": 30 * DAY_MS, "withdrawals": 30 * DAY_MS},
     page_size={
         "trades": 100,
         "orders": 50,
         "open_orders": 50,
         "positions": 200,
         "ohlcv": 1000,
+        "deposits": 50,
+        "withdrawals": 50,
+        "transfers": 50,
+        "ledger": 50,
+        "closed_positions": 100,
     },
     cursor_param="cursor",
     cursor_field="nextPageCursor",
@@ -183,14 +209,26 @@ BYBIT = Profile(
     },
     settle_param="settleCoin",
     order_id_param="orderId",
-    # Executions and order history go back two years on a unified account (older
-    # startTimes are refused with retCode 10001).
-    history_days={"trades": 730, "orders": 730},
+    # Executions, order history, the transaction log and closed PnL go back two years on a
+    # unified account (older startTimes are refused with retCode 10001). Deposit, withdrawal
+    # and transfer records document no such limit: they are walked from trades_since.
+    history_days={"trades": 730, "orders": 730, "ledger": 730, "closed_positions": 730},
     # A unified trading account is assumed, which saves two account-mode requests before
     # the first balance call.
     options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
     has={"fetchCurrencies": False},
-    wallets={"unified": (None, {})},
+    # Deposits land in the Funding wallet (FUND); Earn positions are a wallet of their own,
+    # which ccxt's fetchBalance does not read. Reading either needs a permission a read-only
+    # trading key may lack (Wallet "Account Transfer"; "Earn").
+    wallets={"unified": (None, {}), "funding": (None, {"type": "funding"})},
+    holdings={
+        "earn": Holdings(
+            "privateGetV5EarnPosition",
+            requests=({"category": "FlexibleSaving"}, {"category": "OnChain"}),
+        )
+    },
+    optional_wallets=("funding", "earn"),
+    sources=BYBIT_SOURCES,
     limits=BYBIT_LIMITS,
     # ccxt asks execution/list for execType=Trade only; funding settlements, liquidations,
     # auto-deleveraging, deliveries and settlements are executions too. Rows of some of
@@ -335,6 +373,10 @@ BINANCE = Profile(
         ),
     },
     key_info_method="sapi_get_account_apirestrictions",
+    not_synced={
+        kind: "not described for binance yet"
+        for kind in ("deposits", "withdrawals", "transfers", "ledger")
+    },
 )
 
 PROFILES: dict[str, Profile] = {p.ccxt_id: p for p in (BYBIT, BINANCE)}

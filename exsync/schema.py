@@ -3,12 +3,15 @@
 Tables are created when missing and gain new columns by `ALTER TABLE ... ADD COLUMN`
 (sqlite-utils' `add_column`), so an older database keeps its data when exsync is upgraded.
 Exchange timestamps are integer milliseconds (ccxt's unit); exsync's own bookkeeping times
-are ISO-8601 UTC strings, which sort and compare as text.
+are ISO-8601 UTC strings, which sort and compare as text. Columns typed `Decimal` hold an
+amount exactly as the exchange wrote it, as text (`CAST(amount AS REAL)` or Python's
+`Decimal` to compute with it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import sqlite_utils
 
@@ -265,7 +268,124 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+#: columns of the deposits and withdrawals tables
+_TRANSACTION_COLUMNS: dict[str, type] = {
+    "exchange": str,
+    "source": str,
+    "id": str,
+    "asset": str,
+    "amount": Decimal,
+    "network": str,
+    "address": str,
+    "tag": str,
+    "txid": str,
+    "fee": Decimal,
+    "fee_asset": str,
+    "status": str,
+    "internal": int,
+    "timestamp": int,
+    "updated": int,
+    "synced_at": str,
+    "raw": str,
+}
+
+CASH_FLOW_TABLES: tuple[Table, ...] = (
+    Table(
+        "deposits",
+        dict(_TRANSACTION_COLUMNS),
+        pk=("exchange", "source", "id"),
+        indexes=(("exchange", "timestamp"), ("exchange", "status")),
+        doc="Money that came in from outside the exchange account: on-chain, or from another "
+        "user of the exchange (internal = 1). status: ok, pending, failed, canceled or "
+        "rejected; a pending one is read again until it is settled.",
+    ),
+    Table(
+        "withdrawals",
+        dict(_TRANSACTION_COLUMNS),
+        pk=("exchange", "source", "id"),
+        indexes=(("exchange", "timestamp"), ("exchange", "status")),
+        doc="Money that left the exchange account, fee apart (fee, in fee_asset); status as "
+        "for deposits.",
+    ),
+    Table(
+        "transfers",
+        {
+            "exchange": str,
+            "id": str,
+            "source": str,
+            "asset": str,
+            "amount": Decimal,
+            "from_account": str,
+            "to_account": str,
+            "from_member": str,
+            "to_member": str,
+            "status": str,
+            "timestamp": int,
+            "synced_at": str,
+            "raw": str,
+        },
+        pk=("exchange", "id"),
+        indexes=(("exchange", "timestamp"),),
+        doc="Moves between the account's own wallets (from_account, to_account) and between "
+        "the main account and its sub-accounts (from_member, to_member: user ids).",
+    ),
+    Table(
+        "ledger",
+        {
+            "exchange": str,
+            "id": str,
+            "type": str,
+            "kind": str,
+            "asset": str,
+            "symbol": str,
+            "amount": Decimal,
+            "fee": Decimal,
+            "funding": Decimal,
+            "balance": Decimal,
+            "reference": str,
+            "timestamp": int,
+            "raw": str,
+        },
+        pk=("exchange", "id", "type"),
+        indexes=(("exchange", "timestamp"), ("exchange", "type")),
+        doc="The exchange's own account statement: every change of a wallet balance. type: "
+        "the exchange's word (Bybit: TRADE, SETTLEMENT, TRANSFER_IN, ...), kind: ccxt's; "
+        "amount: the signed change; balance: the wallet balance after it.",
+    ),
+    Table(
+        "closed_positions",
+        {
+            "exchange": str,
+            "symbol": str,
+            "order_id": str,
+            "timestamp": int,
+            "side": str,
+            "closed_size": Decimal,
+            "entry_price": Decimal,
+            "exit_price": Decimal,
+            "entry_value": Decimal,
+            "exit_value": Decimal,
+            "realized_pnl": Decimal,
+            "open_fee": Decimal,
+            "close_fee": Decimal,
+            "leverage": Decimal,
+            "exec_type": str,
+            "fills": int,
+            "updated": int,
+            "raw": str,
+        },
+        pk=("exchange", "symbol", "order_id", "timestamp"),
+        indexes=(("exchange", "timestamp"), ("exchange", "symbol", "timestamp")),
+        doc="One row per closing of a contract position (part or whole) with its realised "
+        "PnL; a position opened and closed again adds a row, never replaces one.",
+    ),
+)
+
+TABLES = TABLES + CASH_FLOW_TABLES
 TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+#: how a column's Python type is stored: amounts as the exchange's exact text
+_STORED_AS: dict[type, type] = {Decimal: str}
 
 
 def schema_is_current(db: sqlite_utils.Database) -> bool:
@@ -291,13 +411,12 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     with db.atomic():
         for table in TABLES:
             handle = db.table(table.name)
+            columns = {name: _STORED_AS.get(kind, kind) for name, kind in table.columns.items()}
             if not handle.exists():
-                handle.create(
-                    table.columns, pk=list(table.pk) if len(table.pk) > 1 else table.pk[0]
-                )
+                handle.create(columns, pk=list(table.pk) if len(table.pk) > 1 else table.pk[0])
             else:
                 existing = set(handle.columns_dict)
-                for column, column_type in table.columns.items():
+                for column, column_type in columns.items():
                     if column not in existing:
                         handle.add_column(column, column_type)
             for columns in table.indexes:

@@ -38,7 +38,8 @@ def test_exchanges_lists_accounts_capabilities_and_credential_presence(tmp_path:
     assert accounts["bybit-main"]["credentials"] == "***"
     assert accounts["bybit-main"]["unsupported"] == {}
     assert accounts["bybit-spot"]["unsupported"] == {
-        "positions": "positions need a contract market type (linear or inverse) in market_types"
+        kind: f"{kind} need a contract market type (linear or inverse) in market_types"
+        for kind in ("positions", "closed_positions")
     }
     assert accounts["bybit-spot"]["credentials"].startswith("missing: environment variable")
     assert KEY not in done.stdout and SECRET not in done.stdout

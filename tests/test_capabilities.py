@@ -11,6 +11,11 @@ FULL = {
     "fetchMyTrades": True,
     "fetchTickers": True,
     "fetchOHLCV": True,
+    "fetchDeposits": True,
+    "fetchWithdrawals": True,
+    "fetchTransfers": True,
+    "fetchLedger": True,
+    "fetchPositionsHistory": True,
 }
 
 
@@ -29,6 +34,17 @@ def test_missing_capabilities_are_named() -> None:
         "the exchange has no fetchCanceledAndClosedOrders or fetchClosedOrders or fetchOrders"
     )
     assert "contract market type" in unsupported_reason(DataType.POSITIONS, FULL, ("spot",))
+    assert "contract market type" in unsupported_reason(DataType.CLOSED_POSITIONS, FULL, ("spot",))
+    assert unsupported_reason(DataType.LEDGER, FULL | {"fetchLedger": False}, ("spot",)) == (
+        "the exchange has no fetchLedger"
+    )
+
+
+def test_types_a_profile_does_not_read_yet_are_unsupported_with_its_reason() -> None:
+    not_synced = {"deposits": "not described for binance yet"}
+    reason = unsupported_reason(DataType.DEPOSITS, FULL, ("spot",), not_synced)
+    assert reason == "not described for binance yet"
+    assert unsupported_reason(DataType.WITHDRAWALS, FULL, ("spot",), not_synced) is None
 
 
 def test_order_history_prefers_methods_that_include_cancellations() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from exsync.datatypes import CONCRETE
 from exsync.simulator import BybitSimulator
 from tests.conftest import KEY, SECRET, exchange_entry, rows, run, write_config
 
@@ -25,8 +26,7 @@ def test_sync_status_history_through_the_entry_point(sim: BybitSimulator, tmp_pa
     assert status.returncode == 0, status.stderr
     units = json.loads(status.stdout)
     assert {(u["exchange"], u["data_type"], u["last_status"]) for u in units} == {
-        ("bybit", t, "ok")
-        for t in ("balances", "positions", "orders", "trades", "tickers", "ohlcv")
+        ("bybit", str(t), "ok") for t in CONCRETE
     }
     assert not any(u["stale"] for u in units)
 

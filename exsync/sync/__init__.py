@@ -2,8 +2,9 @@
 
 Each module fetches its data type through ccxt's unified API and writes through the store.
 Snapshot types (balances, positions, open orders, tickers) replace their picture of the
-exchange in one transaction; history types (closed orders, trades, candles) walk the
-exchange's windows and pages with the shared walker in `history.py`.
+exchange in one transaction; history types (closed orders, trades, candles, deposits,
+withdrawals, transfers, the ledger, closed positions) walk the exchange's windows and pages
+with the shared walker in `history.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from exsync.datatypes import DataType
-from exsync.sync import balances, ohlcv, orders, positions, tickers, trades
+from exsync.sync import (
+    balances,
+    closed_positions,
+    deposits,
+    ledger,
+    ohlcv,
+    orders,
+    positions,
+    tickers,
+    trades,
+    transfers,
+    withdrawals,
+)
 from exsync.sync.unit import UnitContext
 
 STRATEGIES: dict[DataType, Callable[[UnitContext], Awaitable[int]]] = {
@@ -21,6 +34,11 @@ STRATEGIES: dict[DataType, Callable[[UnitContext], Awaitable[int]]] = {
     DataType.TRADES: trades.sync,
     DataType.TICKERS: tickers.sync,
     DataType.OHLCV: ohlcv.sync,
+    DataType.DEPOSITS: deposits.sync,
+    DataType.WITHDRAWALS: withdrawals.sync,
+    DataType.TRANSFERS: transfers.sync,
+    DataType.LEDGER: ledger.sync,
+    DataType.CLOSED_POSITIONS: closed_positions.sync,
 }
 
 __all__ = ["STRATEGIES", "UnitContext"]

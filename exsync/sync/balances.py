@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from decimal import Decimal
+from typing import Any
+
+from exsync.ccxt_import import errors as ccxt
+from exsync.sources import Holdings
 from exsync.store import Store, utc_now
-from exsync.sync.unit import UnitContext, number, together
+from exsync.sync.unit import UnitContext, decimal_text, number, together
+
+#: what a wallet read returns: {"free": {...}, "used": {...}, "total": {...}} by asset, or
+#: None when the API key may not read an optional wallet
+Balance = dict[str, Any] | None
 
 
 async def sync(ctx: UnitContext) -> int:
     """Latest balance per wallet and asset; assets no longer held are deleted; a snapshot
-    per pass. Exchanges with separate wallets (Binance spot and futures) have one each."""
-    wallets = [
-        (name, params)
+    per pass. Exchanges with separate wallets (Binance spot and futures, Bybit's Funding
+    wallet and Earn) have one each. A wallet the API key may not read (an optional one)
+    keeps its last known balances, with a warning."""
+    reads: list[tuple[str, Awaitable[Balance]]] = [
+        (name, _wallet(ctx, name, ctx.call("fetch_balance", dict(params))))
         for name, (market_type, params) in ctx.profile.wallets.items()
         if market_type is None or market_type in ctx.market_types
     ]
-    balances = await together(*(ctx.call("fetch_balance", dict(p)) for _, p in wallets))
+    reads += [
+        (name, _wallet(ctx, name, _holdings(ctx, holdings)))
+        for name, holdings in ctx.profile.holdings.items()
+    ]
+    balances = await together(*(read for _, read in reads))
     now = utc_now()
     rows = []
-    for (wallet, _), balance in zip(wallets, balances, strict=True):
+    unread = []
+    for (wallet, _), balance in zip(reads, balances, strict=True):
+        if balance is None:
+            unread.append(wallet)
+            continue
         for asset, total in sorted((balance.get("total") or {}).items()):
             if total is None or float(total) == 0.0:
                 continue
@@ -37,10 +57,11 @@ async def sync(ctx: UnitContext) -> int:
 
     def finish(store: Store) -> None:
         marks = ",".join("?" * len(held))
+        kept = ",".join("?" * len(unread))
         store.execute(
             f"DELETE FROM balances WHERE exchange = ? "
-            f"AND wallet || char(31) || asset NOT IN ({marks})",
-            [ctx.name, *held],
+            f"AND wallet || char(31) || asset NOT IN ({marks}) AND wallet NOT IN ({kept})",
+            [ctx.name, *held, *unread],
         )
 
     pending = ctx.pending()
@@ -49,3 +70,36 @@ async def sync(ctx: UnitContext) -> int:
     pending.add("balance_snapshots", [{k: r[k] for k in columns} | {"taken_at": now} for r in rows])
     pending.flush(finish)
     return len(rows)
+
+
+async def _wallet(ctx: UnitContext, name: str, read: Awaitable[Balance]) -> Balance:
+    """One wallet's balances; None when the key may not read this optional wallet."""
+    try:
+        return await read
+    except ccxt.PermissionDenied as exc:
+        if name not in ctx.profile.optional_wallets:
+            raise
+        ctx.warn(f"wallet {name} not read: the API key lacks the permission ({exc})"[:300])
+        return None
+
+
+async def _holdings(ctx: UnitContext, holdings: Holdings) -> Balance:
+    """A wallet listed by an implicit API method: amounts summed per asset."""
+    answers = await together(
+        *(ctx.call(holdings.method, dict(request)) for request in holdings.requests)
+    )
+    totals: dict[str, Decimal] = {}
+    for answer in answers:
+        found: Any = answer
+        for key in holdings.rows.split("."):
+            found = found.get(key) if isinstance(found, dict) else None
+        if not isinstance(found, list):
+            raise ccxt.BadResponse(f"{holdings.method}: no list at {holdings.rows}")
+        for row in found:
+            amount = decimal_text(row.get(holdings.amount)) if isinstance(row, dict) else None
+            if amount is None:
+                continue
+            asset = ctx.client.safe_currency_code(row.get(holdings.asset))
+            totals[asset] = totals.get(asset, Decimal(0)) + Decimal(amount)
+    total = {asset: str(amount) for asset, amount in totals.items()}
+    return {"total": total, "free": {}, "used": {}}

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from exsync.config import ExchangeConfig
@@ -105,11 +106,14 @@ class UnitContext:
         """The exchange's configured name, the key of every row."""
         return self.exchange.name
 
-    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a ccxt method with retries; transient errors are retried with backoff."""
+    async def call(
+        self, method: str | Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Call a ccxt method (by name, or a coroutine function over the client) with retries;
+        transient errors are retried with backoff."""
         settings = self.exchange.settings
         result = await call(
-            getattr(self.client, method),
+            getattr(self.client, method) if isinstance(method, str) else method,
             *args,
             counter=self.attempts,
             max_tries=settings.max_tries,
@@ -125,7 +129,7 @@ class UnitContext:
 
     async def pages(
         self,
-        method: str,
+        method: str | Callable[..., Awaitable[Any]],
         *args: Any,
         params: dict[str, Any],
         limit: int | None,
@@ -154,7 +158,8 @@ class UnitContext:
                 return
             if cursor in seen:
                 # Stopping here would silently drop the rest of the history.
-                raise PaginationError(f"{self.name}: {method} repeated page cursor {cursor[:40]!r}")
+                name = getattr(method, "__name__", method)
+                raise PaginationError(f"{self.name}: {name} repeated page cursor {cursor[:40]!r}")
             seen.add(cursor)
 
     def _take_cursor(self, rows: list[dict[str, Any]]) -> str | None:
@@ -260,6 +265,26 @@ def per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:
     if market_type == "spot" or not ctx.profile.settle_param:
         return [params]
     return [params | {ctx.profile.settle_param: coin} for coin in ctx.settle_coins(market_type)]
+
+
+def decimal_text(value: Any) -> str | None:
+    """An amount as exact decimal text: the exchange's own string where it sent one, a
+    parsed number written back in positional notation, or None when missing or not a number.
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        # repr gives the shortest text that reads back as this float: the exchange's digits
+        # whenever it sent no more than a float holds.
+        value = repr(value)
+    text = str(value).strip()
+    try:
+        parsed = Decimal(text)
+    except ArithmeticError:
+        return None
+    if not parsed.is_finite():
+        return None
+    return text if "e" not in text.lower() else format(parsed, "f")
 
 
 def number(value: Any) -> float | None:

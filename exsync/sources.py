@@ -1,0 +1,197 @@
+"""Where history data types are read from: each a list of sources, as data.
+
+A profile names, per data type, the exchange endpoints it is read from (`Source`) and the
+wallets ccxt's fetchBalance cannot read (`Holdings`); exchanges without such a description
+read each data type through its unified ccxt method (`DEFAULT_SOURCES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """One exchange endpoint a history data type (deposits, the ledger, ...) is read from.
+
+    A unified ccxt method (`fetch_deposits`) is called as ccxt documents it. An implicit API
+    method (`privateGetV5...`), for what no unified method reaches, gets the request
+    parameters only; its rows are taken from the answer at `rows` and each is parsed by one
+    of ccxt's own parsers (`parse`), or, where ccxt has none that fits, mapped by `fields`.
+    """
+
+    #: names the stream and its cursor: "<data type>:<name>" ("<data type>:<market type>"
+    #: for sources read per market type)
+    name: str
+    method: str
+    #: request parameters sent with every call
+    params: dict[str, Any] = field(default_factory=dict)
+    #: read once per configured contract market type (closed PnL), with these parameters
+    #: per market type (default: the profile's market_params)
+    per_market_type: bool = False
+    market_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: implicit methods: the dotted path of the rows in the answer, and ccxt's parser
+    rows: str = "result.list"
+    parse: str | None = None
+    #: keys of ccxt's structure taken from the raw row (structure key -> raw field): what
+    #: ccxt's parser leaves out, or everything where there is no parser
+    fields: dict[str, str] = field(default_factory=dict)
+    #: structure keys whose raw value is in seconds, not milliseconds
+    seconds: tuple[str, ...] = ()
+    #: fixed structure values (a source of internal deposits: {"internal": True})
+    values: dict[str, Any] = field(default_factory=dict)
+    #: columns whose exact decimal text is read from the raw row (column -> raw field);
+    #: other amounts come from ccxt's parsed numbers
+    exact: dict[str, str] = field(default_factory=dict)
+    #: statuses (as ccxt or the raw row gives them) in ccxt's unified words: ok, pending,
+    #: failed, canceled, rejected
+    statuses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def implicit(self) -> bool:
+        """Whether `method` is one of ccxt's implicit API methods rather than a unified one."""
+        return not self.method.startswith("fetch_")
+
+
+#: the unified ccxt method each history data type is read with where a profile names none
+DEFAULT_SOURCES: dict[str, tuple[Source, ...]] = {
+    "deposits": (Source("main", "fetch_deposits"),),
+    "withdrawals": (Source("main", "fetch_withdrawals"),),
+    "transfers": (Source("main", "fetch_transfers"),),
+    "ledger": (Source("main", "fetch_ledger"),),
+    "closed_positions": (Source("main", "fetch_positions_history", per_market_type=True),),
+}
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """A wallet ccxt's fetchBalance cannot read, listed by an implicit API method.
+
+    One request per entry of `requests`; the rows at `rows` hold an asset and an amount
+    each, summed per asset (Bybit Earn: one position per product).
+    """
+
+    method: str
+    requests: tuple[dict[str, Any], ...] = ({},)
+    rows: str = "result.list"
+    asset: str = "coin"
+    amount: str = "amount"
+
+
+# Bybit v5: deposits, withdrawals, transfers, the transaction log and closed PnL.
+BYBIT_SOURCES: dict[str, tuple[Source, ...]] = {
+    "deposits": (
+        Source(
+            "onchain",
+            "fetch_deposits",
+            values={"internal": False},
+            exact={"amount": "amount", "fee": "depositFee"},
+            # Bybit's depositStatus: ccxt names 0-4 (1 and 2 still on their way); the
+            # rollback (7, 700xx) and funding-pool (100xx) states it leaves as numbers.
+            statuses={
+                "unknown": "pending",
+                "processing": "pending",
+                "fail": "failed",
+                "7": "pending",
+                "70011": "failed",
+                "70012": "ok",
+                "70013": "pending",
+                "10011": "pending",
+                "10012": "ok",
+            },
+        ),
+        # Deposits from another Bybit user (off-chain): ccxt has no parser for them.
+        Source(
+            "internal",
+            "privateGetV5AssetDepositQueryInternalRecord",
+            rows="result.rows",
+            fields={
+                "id": "id",
+                "txid": "txID",
+                "currency": "coin",
+                "amount": "amount",
+                "status": "status",
+                "address": "address",
+                "timestamp": "createdTime",
+            },
+            seconds=("timestamp",),
+            values={"type": "deposit", "internal": True},
+            exact={"amount": "amount"},
+            statuses={"1": "pending", "2": "ok", "3": "failed"},
+        ),
+    ),
+    "withdrawals": (
+        Source(
+            "main",
+            "fetch_withdrawals",
+            # withdrawType 0 (the default) lists on-chain withdrawals only; 2 lists all.
+            params={"withdrawType": 2},
+            fields={"internal": "withdrawType"},
+            exact={"amount": "amount", "fee": "withdrawFee"},
+            statuses={"MoreInformationRequired": "pending", "Unknown": "pending"},
+        ),
+    ),
+    "transfers": (
+        # Between the account's own wallets (FUND <-> UNIFIED).
+        Source(
+            "internal",
+            "fetch_transfers",
+            exact={"amount": "amount"},
+            statuses={"PENDING": "pending", "FAILED": "failed"},
+        ),
+        # Between the main account and its sub-accounts, either way.
+        Source(
+            "universal",
+            "privateGetV5AssetTransferQueryUniversalTransferList",
+            parse="parse_transfer",
+            fields={"fromMember": "fromMemberId", "toMember": "toMemberId"},
+            exact={"amount": "amount"},
+            statuses={"PENDING": "pending", "FAILED": "failed"},
+        ),
+    ),
+    "ledger": (
+        Source(
+            "main",
+            "fetch_ledger",
+            fields={
+                "exchangeType": "type",
+                "marketId": "symbol",
+                "category": "category",
+                "referenceId": "tradeId",
+            },
+            exact={
+                "amount": "change",
+                "fee": "fee",
+                "balance": "cashBalance",
+                "funding": "funding",
+            },
+        ),
+    ),
+    # ccxt's fetchPositionsHistory drops closed-pnl's page cursor: the implicit method
+    # with ccxt's parser reads every page.
+    "closed_positions": (
+        Source(
+            "closed_pnl",
+            "privateGetV5PositionClosedPnl",
+            per_market_type=True,
+            market_params={
+                "linear": {"category": "linear"},
+                "inverse": {"category": "inverse"},
+            },
+            parse="parse_position",
+            fields={"orderId": "orderId", "execType": "execType", "fills": "fillCount"},
+            exact={
+                "closed_size": "closedSize",
+                "entry_price": "avgEntryPrice",
+                "exit_price": "avgExitPrice",
+                "entry_value": "cumEntryValue",
+                "exit_value": "cumExitValue",
+                "realized_pnl": "closedPnl",
+                "open_fee": "openFee",
+                "close_fee": "closeFee",
+                "leverage": "leverage",
+            },
+        ),
+    ),
+}

@@ -124,17 +124,25 @@ def _depth_warnings(config: Config) -> list[str]:
     for exchange in config.exchanges.values():
         profile = profile_for(exchange.ccxt_id)
         start = parse_since(exchange.settings.trades_since, now_ms)
-        for kind in ("trades", "orders"):
+        market_types = market_types_for(exchange)
+        scopes: dict[str, tuple[str | None, ...]] = {
+            "trades": market_types,
+            "orders": market_types,
+            "ledger": (None,),  # account-wide
+            "closed_positions": tuple(t for t in market_types if t in ("linear", "inverse")),
+        }
+        for kind, scope in scopes.items():
             if kind not in exchange.types:
                 continue
-            for market_type in market_types_for(exchange):
+            for market_type in scope:
                 depth = profile.history_depth_ms(kind, market_type)
                 if depth is not None and start < now_ms - depth:
+                    what = f"{market_type} {kind}" if market_type else kind
                     warnings.append(
                         f"{config.source}: exchanges.{exchange.name}.trades_since: "
                         f"{exchange.settings.trades_since} reaches beyond the "
-                        f"{depth // 86_400_000} days {exchange.ccxt_id} keeps of {market_type} "
-                        f"{kind}; their backfill starts there"
+                        f"{depth // 86_400_000} days {exchange.ccxt_id} keeps of {what}; "
+                        "their backfill starts there"
                     )
     return warnings
 

@@ -233,3 +233,33 @@ def test_binance_reports_the_types_it_does_not_describe_yet(make_config, db_path
         ("closed_positions", "unsupported"),
     }
     assert result.ok
+
+
+def test_the_ledger_and_closed_pnl_reach_back_two_years_at_most(statement, make_config, db_path):
+    from urllib.parse import parse_qs
+
+    from tests.conftest import run
+
+    entry = exchange_entry(
+        statement.url,
+        types=["ledger", "closed_positions"],
+        market_types=["linear"],
+        symbols=[],
+        trades_since="1100d",
+    )
+    config, path = make_config({"bybit": entry})
+    checked = run("config", "validate", "-c", str(path))
+    assert checked.returncode == 0
+    assert "keeps of ledger" in checked.stderr and "keeps of linear closed_positions" in (
+        checked.stderr
+    )
+    for _ in range(2):  # never an error loop
+        result = sync(config)
+        assert all(any("730 days" in w for w in u.warnings) for u in result.units)
+    oldest = statement.state.now_ms() - 730 * 86_400_000
+    for path_ in ("/v5/account/transaction-log", "/v5/position/closed-pnl"):
+        starts = [int(parse_qs(q)["startTime"][0]) for _, p, q in statement.requests if p == path_]
+        assert starts and min(starts) >= oldest
+    assert rows(db_path, "SELECT count(*) FROM closed_positions")[0][0] == len(
+        [k for k in statement.state.expected_funds()["closed_pnl"] if k[0].endswith("USDT")]
+    )

@@ -117,7 +117,7 @@ def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
         (
             "requests warm / cold",
             f"{ratio(warm_requests, cold_requests):.2f}",
-            "10 + N = 14 is the minimum",
+            "20 + N = 24 is the minimum",
         ),
         (
             "warm process / with all of ccxt",

@@ -93,6 +93,8 @@ def check(
 def _assess(unit: UnitStatus, threshold: float, now: datetime) -> tuple[Health, str]:
     """The state of one unit and what to say about it (empty when OK)."""
     name = f"{unit.exchange} {unit.data_type}"
+    if unit.last_status == "unsupported":
+        return Health.OK, ""  # the exchange cannot provide it: nothing is late
     findings: list[tuple[Health, str]] = []
     if unit.last_success_at is None:
         if unit.last_status is None:

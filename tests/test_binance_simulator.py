@@ -383,6 +383,66 @@ def test_from_id_pages_trades_oldest_first(sim: BinanceSimulator) -> None:
     assert sim.counts["/api/v3/myTrades"] == spot_pages
 
 
+def test_fills_of_one_millisecond_beyond_a_page_are_served_by_id(sim: BinanceSimulator) -> None:
+    at = NOW - 3 * HOUR
+    swept = {
+        "spot": sim.state.add_fills("ETH/USDT", 1_500, ts=at),
+        "linear": sim.state.add_fills("ETHUSDT", 1_500, ts=at, category="linear"),
+    }
+    assert all(len({r["time"] for r in rows}) == 1 for rows in swept.values())
+    assert all(len({r["orderId"] for r in rows}) == 1 for rows in swept.values())
+
+    async def walk(ex: ccxt.binance, symbol: str, params: dict[str, Any]) -> list[str]:
+        ids: list[str] = []
+        while True:
+            page = await ex.fetch_my_trades(symbol, limit=1000, params=params)
+            ids += [t["id"] for t in page]
+            if len(page) < 1000:
+                return ids
+            params = {"fromId": max(int(t["id"]) for t in page) + 1}
+
+    async def body(ex: ccxt.binance) -> dict[str, Any]:
+        await ex.load_markets()
+        window = {"startTime": at, "endTime": at}
+        return {
+            "spot window": await ex.fetch_my_trades("ETH/USDT", limit=1000, params=window),
+            "spot": await walk(ex, "ETH/USDT", {"fromId": swept["spot"][0]["id"]}),
+            "linear": await walk(ex, "ETH/USDT:USDT", {"fromId": swept["linear"][0]["id"]}),
+        }
+
+    got = drive(sim, body)
+    # A time window can only ever answer the first page of that millisecond ...
+    assert len(got["spot window"]) == 1000
+    # ... while ids lead through all of it.
+    for category in ("spot", "linear"):
+        assert got[category] == [str(r["id"]) for r in swept[category]]
+
+
+def test_futures_trades_are_kept_six_months() -> None:
+    scenario = Scenario(
+        seed=2, now_ms=NOW, spot_symbols=["BTCUSDT"], linear_symbols=["BTCUSDT"], history_days=400
+    )
+    with BinanceSimulator(scenario, api_key=API_KEY, secret=SECRET) as sim:
+        horizon = sim.state.now_ms() - 180 * DAY
+
+        async def body(ex: ccxt.binance) -> tuple[list[Any], list[Any], list[Any]]:
+            await ex.load_markets()
+            futures = await ex.fetch_my_trades("BTC/USDT:USDT", limit=1000, params={"fromId": 0})
+            old = await ex.fetch_my_trades(
+                "BTC/USDT:USDT", params={"startTime": NOW - 300 * DAY, "endTime": NOW - 295 * DAY}
+            )
+            spot = await ex.fetch_my_trades("BTC/USDT", limit=1000, params={"fromId": 0})
+            return futures, old, spot
+
+        futures, old, spot = drive(sim, body)
+        everything = [r for r in sim.state.executions_in("linear")]
+        assert min(r["time"] for r in everything) < horizon  # older trades exist ...
+        kept = [str(r["id"]) for r in everything if r["time"] >= horizon]
+        assert [t["id"] for t in futures] == kept and old == []  # ... and are not served
+        assert set(sim.state.expected()["execution_ids"]["linear"]) == set(kept)
+        assert min(t["timestamp"] for t in spot) < horizon  # spot keeps everything
+
+
 def test_window_rules_and_documented_errors(sim: BinanceSimulator) -> None:
     async def body(ex: ccxt.binance) -> None:
         await ex.load_markets()

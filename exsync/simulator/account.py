@@ -248,6 +248,43 @@ class AccountState:
                 rows.append(self._record_fill(order, t, lots, 0))
             return rows
 
+    def add_fills(
+        self,
+        symbol: str,
+        fills: int,
+        ts: int | None = None,
+        category: str | None = None,
+        side: str = "Buy",
+    ) -> list[dict[str, Any]]:
+        """One taker order swept through the book: ``fills`` executions, all in the same
+        millisecond ``ts`` (default now), each with its own growing id, as a matching engine
+        reports a large market order. Returns the raw execution rows added."""
+        if fills < 1:
+            raise ValueError("fills must be >= 1")
+        with self.lock:
+            t = self.now_ms() if ts is None else ts
+            inst = self._resolve(symbol, category, ("linear", "spot", "inverse"))
+            price = self.prices.pair_price(inst, t)
+            lots = [lots_for(inst, self._rng.uniform(20, 200), price) for _ in range(fills)]
+            order = self._new_order(
+                inst,
+                side=normalise_side(side),
+                price_ticks=inst.to_ticks(price),
+                qty_lots=sum(lots),
+                filled_lots=sum(lots),
+                status="Filled",
+                created=t,
+                updated=t,
+                is_maker=False,
+                order_type="Market",
+            )
+            rows = []
+            leaves = sum(lots)
+            for qty in lots:
+                leaves -= qty
+                rows.append(self._record_fill(order, t, qty, leaves))
+            return rows
+
     def add_open_order(
         self,
         symbol: str,

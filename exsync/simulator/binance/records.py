@@ -83,6 +83,11 @@ class TradeBook:
         """Index of the first trade whose id is >= ``first_id``."""
         return bisect_left(self.ids, first_id)
 
+    def first_at(self, t: int) -> int:
+        """Index of the first trade at or after time ``t`` (0 when times are not sorted,
+        so that a caller's own time filter still sees every row)."""
+        return bisect_left(self.times, t) if self.time_sorted else 0
+
     def in_window(self, start: int, end: int) -> Iterator[int]:
         """Indices (ascending ids) of trades with start <= time <= end."""
         if self.time_sorted:

@@ -31,6 +31,8 @@ _TRADE_BLOCK = 1_000_000_000
 SPOT_UNFILLED_RETENTION_MS = 90 * DAY_MS
 FUTURES_UNFILLED_RETENTION_MS = 3 * DAY_MS
 FUTURES_RETENTION_MS = 90 * DAY_MS
+# USD-M futures answers own trades of the last 6 months only, whatever the parameters.
+FUTURES_TRADE_RETENTION_MS = 180 * DAY_MS
 # Assets the futures account always lists (zero and never used: updateTime 0).
 _FUTURES_ASSETS = ("USDT", "USDC", "BTC", "BNB", "ETH", "FDUSD")
 _UNFILLED_END = frozenset({"Cancelled", "Rejected", "Deactivated"})
@@ -211,6 +213,11 @@ class BinanceState(AccountState):
             self.seed, self.prices, inst, key, open_time_ms, candle_next(key, open_time_ms)
         )
 
+    def trade_horizon(self, category: str, now: int) -> int:
+        """The oldest trade time myTrades / userTrades still serve: USD-M futures keeps
+        6 months, spot everything."""
+        return now - FUTURES_TRADE_RETENTION_MS if category == "linear" else -(2**62)
+
     def order_visible(self, order: Order, now: int) -> bool:
         """Whether allOrders still returns ``order``: spot archives unfilled cancellations
         after 90 days; USD-M futures drops them after 3 days and every order after 90."""
@@ -234,7 +241,8 @@ class BinanceState(AccountState):
         - ``closed_orders``: {category: {id: ccxt status}} of finished orders allOrders
           still returns ("closed" for filled, "canceled" for cancelled, even when
           partly filled).
-        - ``execution_ids``: {category: {trade id: time ms}}; ``symbols``: {category:
+        - ``execution_ids``: {category: {trade id: time ms}} of the trades still served
+          (USD-M: the last 6 months); ``symbols``: {category:
           [ccxt symbols]}. Categories are "spot" and "linear"; ids are strings.
         """
         with self.lock:
@@ -273,6 +281,7 @@ class BinanceState(AccountState):
                             self._books[(c, i.symbol)].times,
                             strict=True,
                         )
+                        if t >= self.trade_horizon(c, now)
                     }
                     for c in CATEGORIES
                 },
@@ -532,9 +541,11 @@ class BinanceState(AccountState):
         newest: bool,
     ) -> list[dict[str, Any]]:
         """myTrades / userTrades of one symbol, ascending ids: from ``from_id`` on, or
-        inside [start, end]; ``newest`` keeps the last ``limit`` instead of the first."""
+        inside [start, end]; ``newest`` keeps the last ``limit`` instead of the first.
+        Trades before :meth:`trade_horizon` are no longer served."""
         with self.lock:
             book = self._books[self._key(inst)]
+            horizon = self.trade_horizon(inst.category, self.now_ms())
             order_uid = None
             if order_id is not None:
                 order = self._order_index.get(str(order_id))
@@ -542,15 +553,22 @@ class BinanceState(AccountState):
                     return []
                 order_uid = order.uid
             indices: Iterable[int]
-            if from_id is not None:
-                indices = range(book.from_id(from_id), len(book))
-            elif start is not None or end is not None:
-                low = start if start is not None else -(2**62)
+            if start is not None or end is not None:
+                low = max(start if start is not None else -(2**62), horizon)
                 high = end if end is not None else 2**62
                 indices = book.in_window(low, high)
             else:
-                indices = range(len(book))
-            match = (lambda i: book.orders[i] == order_uid) if order_uid is not None else None
+                first = book.from_id(from_id) if from_id is not None else 0
+                indices = range(max(first, book.first_at(horizon)), len(book))
+
+            def wanted(i: int) -> bool:
+                return book.times[i] >= horizon and (
+                    order_uid is None or book.orders[i] == order_uid
+                )
+
+            # Sorted books start at the horizon already; a filter is only needed otherwise.
+            plain = order_uid is None and (book.time_sorted or horizon == -(2**62))
+            match = None if plain else wanted
             picked = pick(indices, limit, newest, match)
             return [self._trade_row(book, i) for i in picked]
 

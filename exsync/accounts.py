@@ -34,14 +34,18 @@ class Account:
     supported: list[str]
     unsupported: dict[str, str] = field(default_factory=dict)
     credentials: str = "none"  # present | none | the problem, never a value
+    #: where history is asked per symbol (Binance): symbols listed in the config, walked at
+    #: least once (listed or found), and with history; None where history is account-wide
+    symbols: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
 
 
-def describe(config: Config) -> list[Account]:
-    """Every configured account with its capabilities and whether its credentials resolve."""
+def describe(config: Config, store: Store | None = None) -> list[Account]:
+    """Every configured account with its capabilities and whether its credentials resolve;
+    with the database (`store`), how many symbols its per-symbol history covers."""
     accounts = []
     for exchange in config.exchanges.values():
         check_ccxt_id(exchange, config.source)
@@ -63,9 +67,23 @@ def describe(config: Config) -> list[Account]:
                 supported=supported,
                 unsupported=unsupported,
                 credentials=_credential_state(exchange, config.source),
+                symbols=_symbols(exchange, store),
             )
         )
     return accounts
+
+
+def _symbols(exchange: ExchangeConfig, store: Store | None) -> dict[str, int] | None:
+    if not profile_for(exchange.ccxt_id).history_per_symbol:
+        return None
+    walked = active = 0
+    if store is not None:
+        walked, active = store.execute(
+            "SELECT count(DISTINCT symbol), count(DISTINCT CASE WHEN active THEN symbol END) "
+            "FROM history_symbols WHERE exchange = ?",
+            [exchange.name],
+        ).fetchone()
+    return {"listed": len(symbols_for(exchange)), "walked": walked, "with_history": active}
 
 
 #: an exchange name -> the symbols of its cached markets and when they were fetched

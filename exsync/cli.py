@@ -439,16 +439,22 @@ def breaker_trip(
 
 
 @app.command()
-def exchanges(config: ConfigOption = None, json: JsonOption = False) -> None:
-    """List the configured accounts: ccxt id, supported data types, credentials present.
+def exchanges(config: ConfigOption = None, db: DbOption = None, json: JsonOption = False) -> None:
+    """List the configured accounts: ccxt id, supported data types, credentials present, and
+    (Binance) how many symbols the history covers.
 
     Example: exsync exchanges --json
     """
     from exsync.accounts import describe
+    from exsync.paths import database_path
     from exsync.render import accounts_table, console, print_json
 
     cfg = _guard(lambda: _load(config, required=True))
-    accounts = _guard(lambda: describe(cfg))
+    if database_path(cfg, db).exists():
+        with _guard(lambda: _open_store(cfg, db)) as store:
+            accounts = _guard(lambda: describe(cfg, store))
+    else:
+        accounts = _guard(lambda: describe(cfg))
     if json:
         print_json([a.to_dict() for a in accounts])
     else:

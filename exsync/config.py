@@ -143,6 +143,9 @@ class Config:
             ) from None
 
 
+#: the data types that follow the configured symbols and have nothing to do without them
+_NEED_SYMBOLS = frozenset({DataType.TICKERS, DataType.OHLCV})
+
 _EXCHANGE_KEYS = (
     {"ccxt_id", "api_url", "sandbox", "options", "symbols", "types", "market_types"}
     | _CREDENTIAL_KEYS
@@ -401,13 +404,16 @@ def _parse_exchange(
             ok = False
 
     symbols = _string_list(entry.get("symbols", []), f"{path}.symbols", problems, _check_symbol)
-    types = _string_list(entry.get("types", list(CONCRETE)), f"{path}.types", problems, _check_type)
+    # Without symbols, the default types are those that need none: history finds its symbols
+    # from the account; tickers and candles have nothing to follow.
+    default_types = [t for t in CONCRETE if symbols or t not in _NEED_SYMBOLS]
+    types = _string_list(entry.get("types", default_types), f"{path}.types", problems, _check_type)
     market_types = _string_list(
         entry.get("market_types", []), f"{path}.market_types", problems, _check_market_type
     )
     if symbols is None or types is None or market_types is None:
         ok = False
-    elif not symbols and {"tickers", "ohlcv"} & set(types):
+    elif not symbols and _NEED_SYMBOLS & set(types):
         problems.add(
             f"{path}.symbols",
             "tickers and ohlcv need symbols: list them, or leave those types out of `types`",

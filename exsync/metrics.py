@@ -41,7 +41,7 @@ from exsync.config import Config
 from exsync.status import UnitStatus, unit_statuses
 from exsync.store import Store
 
-STATUSES = ("ok", "failed", "held", "skipped", "interrupted", "unsupported")
+STATUSES = ("ok", "failed", "held", "skipped", "interrupted", "unsupported", "empty")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 
 

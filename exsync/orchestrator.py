@@ -34,6 +34,7 @@ from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts, ClockSync, HeldOff, why
 from exsync.store import Store, utc_now
 from exsync.sync import STRATEGIES, UnitContext
+from exsync.sync.unit import NothingCovered
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("ok", "failed", "held", "skipped")
@@ -45,7 +46,7 @@ class UnitResult:
 
     exchange: str
     data_type: str
-    status: str  # ok | failed | held | skipped | unsupported | interrupted
+    status: str  # ok | failed | held | skipped | unsupported | interrupted | empty
     records: int = 0
     attempts: int = 0
     error: str | None = None
@@ -83,11 +84,13 @@ class PassResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when every unit succeeded; 1 when any failed; 69 when units were held off by an
-        open breaker (or an IP ban); 75 when every unit was skipped because another run
-        holds the lock; 130 or 143 when a signal cut the pass short.
+        """0 when no unit failed or was held off; 1 when any failed; 69 when units were held
+        off by an open breaker (or an IP ban); 75 when every unit was skipped because another
+        run holds the lock; 130 or 143 when a signal cut the pass short.
 
-        An unsupported unit is neither: the exchange cannot provide it, nothing to retry.
+        An unsupported unit is neither: the exchange cannot provide it, nothing to retry. Nor
+        is an empty one (a history with no symbol to walk): retrying would not help; it is
+        no success either, so `status` and `check` keep showing it.
         """
         if self.interrupted:
             return ExitCode.TERMINATED if self.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
@@ -379,6 +382,7 @@ class ExchangePass:
                 ]
             refresh = MarketRefresh(client, self.exchange, market_types, self.store, clock)
             now_ms = int(time.time() * 1000)
+            shared: dict[str, Any] = {}  # work the units of this exchange share in this pass
             contexts = [
                 UnitContext(
                     exchange=self.exchange,
@@ -390,6 +394,7 @@ class ExchangePass:
                     now_ms=now_ms,
                     clock=clock,
                     refresh_markets=refresh,
+                    shared=shared,
                 )
                 for _ in data_types
             ]
@@ -441,6 +446,19 @@ class ExchangePass:
                 warnings=ctx.warnings,
             )
             raise
+        except NothingCovered as exc:
+            # Nothing went wrong, but the unit cannot vouch for any history: not `ok`.
+            log.warning("%s %s covers nothing: %s", self.name, data_type, exc)
+            return self._record(
+                data_type,
+                "empty",
+                started_at,
+                records=ctx.written,
+                attempts=ctx.attempts.attempts,
+                error=str(exc),
+                seconds=time.monotonic() - started,
+                warnings=ctx.warnings,
+            )
         except Exception as exc:
             message = _one_line(exc, self.credentials, self.exchange.settings.timeout)
             # A unit stopped because another one met an IP ban was held off, not failed.
@@ -508,7 +526,7 @@ class ExchangePass:
             if status == "interrupted":
                 breaker.release_probe(self.store, self.name, str(data_type), self.run_id)
             elif status not in ("skipped", "held"):
-                # unsupported closes a breaker like success: nothing is wrong to retry
+                # unsupported and empty close a breaker like success: nothing to retry
                 breaker.record(
                     self.store,
                     self.name,

@@ -105,6 +105,12 @@ class Profile:
     http_hints: dict[int, str] = field(default_factory=dict)
     #: ccxt's implicit method for the exchange's API-key information (`exsync doctor`)
     key_info_method: str | None = None
+    #: history kinds the exchange pages by its own ids, by kind ("trades", "orders") or kind
+    #: and market type ("trades:linear"): the request parameter naming the first id a page
+    #: starts from. Rows from that id on, oldest first, no time window: a quiet symbol costs
+    #: one request however far back its history goes, and rows of one millisecond never
+    #: hide behind a full page.
+    id_params: dict[str, str] = field(default_factory=dict)
 
     def ccxt_options(self, market_types: tuple[str, ...]) -> dict[str, Any]:
         """ccxt options for a client syncing `market_types`."""
@@ -131,6 +137,10 @@ class Profile:
     def sources_for(self, kind: str) -> tuple[Source, ...]:
         """Where a history data type is read from on this exchange."""
         return self.sources.get(kind, DEFAULT_SOURCES.get(kind, ()))
+
+    def id_param(self, kind: str, market_type: str) -> str | None:
+        """The parameter that pages a kind of history by id on a market type, if any."""
+        return self.id_params.get(f"{kind}:{market_type}", self.id_params.get(kind))
 
     def page(self, kind: str, default: int = 100) -> int:
         """The page size for a kind of request ('trades', 'orders', 'open_orders', ...)."""
@@ -320,12 +330,17 @@ BINANCE_WEIGHTS = {
 BINANCE = Profile(
     ccxt_id="binance",
     default_market_types=("spot", "linear"),
-    # myTrades and allOrders answer at most 24 h (spot) or 7 days (USD-M) per query, and
-    # only for one symbol: there is no account-wide history.
-    history_windows={"spot": DAY_MS, "linear": 7 * DAY_MS},
+    # myTrades and allOrders answer only one symbol: there is no account-wide history, so
+    # the symbols to walk are found from what the account shows (sync/discovery.py).
     history_per_symbol=True,
+    # Both page by id on spot and USD-M: myTrades/userTrades from a trade id (fromId),
+    # allOrders from an order id (orderId), up to 1,000 rows oldest first. USD-M's fromId
+    # cannot go with a time window, and neither needs one.
+    id_params={"trades": "fromId", "orders": "orderId"},
+    # Time windows (24 h spot, 7 days USD-M per query) are what the id pages replace; kept
+    # for a query by time.
+    history_windows={"spot": DAY_MS, "linear": 7 * DAY_MS},
     page_size={"trades": 1000, "orders": 1000, "ohlcv": 1000},
-    # No page cursor: a full page is followed from its last row's time (see UnitContext.pages).
     window_params=("startTime", "endTime"),
     market_params={"spot": {"type": "spot"}, "linear": {"type": "future"}},
     options={

@@ -20,6 +20,7 @@ _STYLE = {
     "held": "red",
     "skipped": "yellow",
     "interrupted": "yellow",
+    "empty": "yellow",
 }
 
 
@@ -82,7 +83,8 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
                 f"stale={'yes' if s.stale else 'no'} records={_dash(s.records)} "
                 f"breaker={s.breaker}"
                 + (f" held={s.breaker_reason}" if s.ip_ban else "")
-                + (f" error={s.error}" if s.last_status == "failed" and s.error else "")
+                + (f" symbols={_symbols(s)}" if s.symbols is not None else "")
+                + (f" error={s.error}" if s.last_status in _EXPLAINED and s.error else "")
                 + (f" warnings={_one_line(s.warnings)}" if s.warnings else ""),
                 markup=False,
             )
@@ -90,6 +92,9 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
     table = Table(title="exsync status", title_justify="left")
     errors = [_note(s) for s in statuses]
     columns = ["exchange", "type", "last outcome", "last success", "age", "records", "breaker"]
+    with_symbols = any(s.symbols is not None for s in statuses)
+    if with_symbols:
+        columns.append("symbols")
     for column in columns + (["error / warning"] if any(errors) else []):
         table.add_column(column, no_wrap=column != "error / warning")
     today = datetime.now(UTC).date().isoformat()
@@ -106,8 +111,19 @@ def status_table(out: Console, statuses: Iterable[UnitStatus]) -> None:
             _dash(s.records),
             _breaker_cell(s),
         ]
+        if with_symbols:
+            cells.append("-" if s.symbols is None else _symbols(s))
         table.add_row(*cells, *([error] if any(errors) else []))
     out.print(table)
+
+
+#: outcomes whose error text the plain status line shows
+_EXPLAINED = ("failed", "empty")
+
+
+def _symbols(s: UnitStatus) -> str:
+    """How many symbols a per-symbol history covers, and how many had history."""
+    return f"{s.symbols} ({s.symbols_active or 0} with history)"
 
 
 def history_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:
@@ -180,11 +196,23 @@ def accounts_table(out: Console, accounts: Sequence[Any]) -> None:
             "supported": ",".join(a.supported),
             "unsupported": ",".join(a.unsupported) or "-",
             "credentials": a.credentials,
+            "symbols": _coverage(a.symbols),
         }
         for a in accounts
     ]
     columns = ["name", "ccxt_id", "market_types", "supported", "unsupported", "credentials"]
+    if any(a.symbols is not None for a in accounts):
+        columns.append("symbols")
     rows_table(out, "exsync exchanges", columns, rows, "", {}, "no exchange is configured")
+
+
+def _coverage(symbols: dict[str, int] | None) -> str:
+    if symbols is None:
+        return "-"
+    return (
+        f"{symbols['listed']} listed, {symbols['walked']} walked, "
+        f"{symbols['with_history']} with history"
+    )
 
 
 class LiveProgress:

@@ -180,10 +180,33 @@ TABLES: tuple[Table, ...] = (
             "position": int,
             "updated_at": str,
             "reread_at": int,
+            "unit": str,
         },
         pk=("exchange", "stream"),
-        doc="Where each incremental stream resumes (ms); moves only with the rows it covers. "
+        doc="Where each incremental stream resumes; moves only with the rows it covers. "
+        "unit: 'id' for a stream paged by the exchange's ids (position: the first id the next "
+        "pass asks for), else the position is a time in ms (older databases leave it empty). "
         "reread_at: when the stream's recent past was last read again in depth (ms).",
+    ),
+    Table(
+        "history_symbols",
+        {
+            "exchange": str,
+            "kind": str,
+            "symbol": str,
+            "market_type": str,
+            "reason": str,
+            "first_checked": str,
+            "last_checked": str,
+            "rows": int,
+            "active": int,
+            "balances": str,
+        },
+        pk=("exchange", "kind", "symbol"),
+        doc="The symbols a per-symbol history (Binance) has walked, per kind (trades, orders): "
+        "why it is a candidate, when first and last checked, rows read in all; active = 1 once "
+        "any row was found (walked on every pass since); balances: the totals of the assets a "
+        "trade there moves, as last checked (JSON).",
     ),
     Table(
         "sync_runs",

@@ -35,6 +35,10 @@ class UnitStatus:
     next_probe_at: str | None = None
     #: the last run's warnings, one per line
     warnings: str | None = None
+    #: a per-symbol history (trades, orders on Binance): the symbols it covers (walked at
+    #: least once), and how many of them had history; None where history is account-wide
+    symbols: int | None = None
+    symbols_active: int | None = None
     #: why the breaker opened (the error that opened it, an IP ban, a hand trip)
     breaker_reason: str | None = None
 
@@ -60,6 +64,7 @@ def unit_statuses(
     breakers = {
         (r["exchange"], r["data_type"]): r for r in store.db.query("SELECT * FROM breakers")
     }
+    coverage = symbol_coverage(store)
     keys = list(rows)
     if config is not None:
         for exchange in config.exchanges.values():
@@ -75,6 +80,9 @@ def unit_statuses(
         success = row.get("last_success_at")
         age = (now - datetime.fromisoformat(success)).total_seconds() if success else None
         breaker = breakers.get((exchange_name, data_type), {})
+        symbols, active = coverage.get((exchange_name, data_type), (None, None))
+        if symbols is None and row.get("last_status") == "empty":
+            symbols, active = 0, 0
         result.append(
             UnitStatus(
                 exchange=exchange_name,
@@ -87,7 +95,8 @@ def unit_statuses(
                 error=row.get("last_error"),
                 age_seconds=age,
                 stale_after_seconds=settings.stale_after,
-                # An exchange that cannot provide a type is not late with it.
+                # An exchange that cannot provide a type is not late with it. An empty
+                # history unit is: it has not covered anything yet.
                 stale=row.get("last_status") != "unsupported"
                 and (age is None or age > settings.stale_after),
                 breaker=breaker.get("state") or "closed",
@@ -95,9 +104,23 @@ def unit_statuses(
                 next_probe_at=breaker.get("next_probe_at"),
                 warnings=row.get("last_warnings"),
                 breaker_reason=breaker.get("last_error"),
+                symbols=symbols,
+                symbols_active=active,
             )
         )
     return result
+
+
+def symbol_coverage(store: Store) -> dict[tuple[str, str], tuple[int, int]]:
+    """(exchange, kind) -> (symbols walked at least once, symbols with history) of the
+    per-symbol histories; kind is the data type ("trades", "orders")."""
+    return {
+        (r["exchange"], r["kind"]): (r["symbols"], r["active"] or 0)
+        for r in store.db.query(
+            "SELECT exchange, kind, count(*) AS symbols, sum(active) AS active "
+            "FROM history_symbols GROUP BY exchange, kind"
+        )
+    }
 
 
 def history(

@@ -137,13 +137,22 @@ class Store:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def set_cursor(self, exchange: str, stream: str, position: int) -> None:
+    def get_cursor_unit(self, exchange: str, stream: str) -> tuple[int, str] | None:
+        """A stream's cursor and its unit ('ms', or 'id' for a stream paged by ids)."""
+        row = self.conn.execute(
+            "SELECT position, unit FROM cursors WHERE exchange = ? AND stream = ?",
+            (exchange, stream),
+        ).fetchone()
+        return None if row is None else (int(row[0]), row[1] or "ms")
+
+    def set_cursor(self, exchange: str, stream: str, position: int, unit: str = "ms") -> None:
         """Move a stream's cursor (inside the transaction that wrote the rows it covers)."""
         self.conn.execute(
-            "INSERT INTO cursors (exchange, stream, position, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (exchange, stream) DO UPDATE SET position = excluded.position, "
-            "updated_at = excluded.updated_at WHERE position IS NOT excluded.position",
-            (exchange, stream, position, utc_now()),
+            "INSERT INTO cursors (exchange, stream, position, updated_at, unit) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (exchange, stream) DO UPDATE SET "
+            "position = excluded.position, updated_at = excluded.updated_at, unit = excluded.unit "
+            "WHERE position IS NOT excluded.position OR unit IS NOT excluded.unit",
+            (exchange, stream, position, utc_now(), unit),
         )
 
     def get_reread(self, exchange: str, stream: str) -> int | None:

@@ -1,10 +1,13 @@
-"""The window/page walker every history stream shares.
+"""The walkers every history stream shares.
 
-A history stream (own trades, order history, deposits, the ledger...) is read window by
-window and page by page from its cursor to now; a window's rows and the cursor that covers
-them commit together, and the cursor only ever moves past rows already committed. Data types
-read from the profile's sources (deposits, transfers, the ledger, closed positions) walk one
-stream per source, account-wide or per contract market type.
+A history stream (own trades, order history, deposits, the ledger...) is read from its
+cursor to now: page by page from an id where the exchange pages that history by id
+(`idpages.py`), else window by window and page by page in time. Rows and the cursor that
+covers them commit together, and the cursor only ever moves past rows already committed.
+Where the exchange has no account-wide history of trades and orders, the streams are one
+per symbol, found from the account (`discovery.walk_streams`). Data types read from the
+profile's sources (deposits, transfers, the ledger, closed positions) walk one stream per
+source, account-wide or per contract market type.
 """
 
 from __future__ import annotations
@@ -17,25 +20,21 @@ from typing import Any
 
 from exsync.ccxt_import import errors as ccxt
 from exsync.durations import parse_since
-from exsync.profiles import DAY_MS, market_type_of, symbols_for
+from exsync.profiles import DAY_MS
 from exsync.schema import TABLES_BY_NAME
 from exsync.sources import Source
+from exsync.sync.idpages import walk_ids
 from exsync.sync.symbols import attribute, rejected
-from exsync.sync.unit import WINDOW_CONCURRENCY, Pending, UnitContext, decimal_text, together
+from exsync.sync.unit import (
+    WINDOW_CONCURRENCY,
+    PaginationError,
+    Pending,
+    UnitContext,
+    decimal_text,
+    together,
+)
 
-
-def history_streams(ctx: UnitContext, kind: str) -> list[tuple[str, str | None, str]]:
-    """(stream, symbol or None, market type) of each history stream of a unit.
-
-    Account-wide where the exchange allows it, else one stream per configured symbol.
-    """
-    if not ctx.profile.history_per_symbol:
-        return [(f"{kind}:{t}", None, t) for t in ctx.market_types]
-    streams = []
-    for symbol in symbols_for(ctx.exchange):
-        market_type = market_type_of(symbol)
-        streams.append((f"{kind}:{market_type}:{symbol}", symbol, market_type))
-    return streams
+Row = dict[str, Any]
 
 
 #: a backfill starts this far inside the exchange's history depth: the limit moves with the
@@ -82,12 +81,17 @@ async def walk_history(
     method: str | Callable[..., Awaitable[Any]],
     limit: int,
     table: str,
-    to_row: Callable[[dict[str, Any]], dict[str, Any]],
-    timestamp: Callable[[dict[str, Any]], int | None],
+    to_row: Callable[[Row], Row],
+    timestamp: Callable[[Row], int | None],
     params: dict[str, Any] | None = None,
     reread_from: int | None = None,
-) -> None:
-    """Fetch a history stream window by window and page by page, from its cursor to now.
+    settled: Callable[[Row], bool] | None = None,
+) -> int:
+    """Fetch a history stream from its cursor to now; return the rows the exchange sent.
+
+    By id where the exchange pages this kind of history by id and the stream is one
+    symbol's (see `idpages.py`; `settled` tells rows that can still change from those that
+    cannot), else window by window and page by page in time, as follows.
 
     The cursor is the newest timestamp stored; the next pass starts `overlap` before it, so
     rows that appear a little late are caught and re-read rows are upserted, never
@@ -101,11 +105,29 @@ async def walk_history(
     least, whatever the cursor says (rows still pending there).
     """
     settings = ctx.exchange.settings
-    cursor = ctx.store.get_cursor(ctx.name, stream)
-    reread_due = False
     # Checked on every pass, not only the first: as long as the config asks for history the
     # exchange no longer has, the unit says so.
     wanted = clamp_to_depth(ctx, stream, market_type, since(ctx, "trades_since"))
+    kind = stream.split(":", 1)[0]
+    id_param = ctx.profile.id_param(kind, market_type) if market_type else None
+    if id_param and symbol is not None:
+        return await walk_ids(
+            ctx,
+            pending,
+            stream=stream,
+            symbol=symbol,
+            market_type=market_type,
+            param=id_param,
+            wanted=wanted,
+            method=method,
+            limit=limit,
+            table=table,
+            to_row=to_row,
+            timestamp=timestamp,
+            settled=settled,
+        )
+    cursor = ctx.store.get_cursor(ctx.name, stream)
+    reread_due = False
     if cursor is None:
         start = wanted
         reread_due = True  # a first backfill reads everything: it counts as a deep read
@@ -124,7 +146,6 @@ async def walk_history(
     ctx.starts[stream] = start
     if params is None:
         params = ctx.params_for(market_type) if symbol is None and market_type else {}
-    kind = stream.split(":", 1)[0]
     window = ctx.profile.window_ms(market_type, kind) or max(ctx.now_ms - start, DAY_MS)
     bounds = []
     window_start = start
@@ -133,12 +154,13 @@ async def walk_history(
         window_start = bounds[-1][1] + 1
 
     newest = cursor or 0
+    sent = 0
     finished: dict[int, int] = {}  # window index -> newest timestamp seen in it
     committable = 0  # windows before this index are complete, in order
     gate = asyncio.Semaphore(WINDOW_CONCURRENCY)
 
     async def read_window(index: int, window_start: int, window_end: int) -> None:
-        nonlocal newest, committable
+        nonlocal newest, committable, sent
         window_params = dict(params)
         if ctx.profile.window_params:
             start_key, end_key = ctx.profile.window_params
@@ -151,6 +173,7 @@ async def walk_history(
         seen = 0
         async with gate:
             async for rows in _window_pages(ctx, method, symbol, since, window_params, limit):
+                sent += len(rows)
                 page = await attribute(ctx, rows, market_type, method)
                 pending.add(table, (to_row(item) for item in page))
                 seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
@@ -185,9 +208,10 @@ async def walk_history(
             raise
         # One configured symbol the exchange does not list must not fail the others.
         await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
-        return
+        return sent
     if reread_due:
         pending.mark_reread(ctx.name, stream, ctx.now_ms)
+    return sent
 
 
 async def _window_pages(
@@ -200,9 +224,10 @@ async def _window_pages(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The pages of one history window.
 
-    With a page cursor (Bybit) the cursor is followed. Without one (Binance) a full page is
-    followed by asking again from its newest row's time: rows of that millisecond come
-    twice and are upserted once.
+    With a page cursor (Bybit) the cursor is followed. Without one, a full page is followed
+    by asking again from its newest row's time: rows of that millisecond come twice and are
+    upserted once. A full page of one millisecond cannot be followed by time at all: that
+    is an error, never a silent skip of the rest of that millisecond.
     """
     if ctx.profile.cursor_param:
         async for page in ctx.pages(method, symbol, since, params=params, limit=limit):
@@ -218,8 +243,12 @@ async def _window_pages(
         if len(page) < limit or not stamps:
             return
         current = params[start_key] if start_key else since or 0
-        # A page of one millisecond could not move on; step past it.
-        following = max(stamps) if max(stamps) > current else current + 1
+        following = max(stamps)
+        if following <= current:
+            raise PaginationError(
+                f"{ctx.name}: {_name(method)} {symbol or ''}: more than {limit} rows at one "
+                f"millisecond ({following}); they cannot be paged by time"
+            )
         if start_key:
             params = params | {start_key: following}
         else:
@@ -377,6 +406,10 @@ def pending_since(ctx: UnitContext, kind: str, table: str, source: str) -> int |
     if first is None:
         return None
     return int(first) - (ctx.profile.window_ms(None, kind) or DAY_MS)
+
+
+def _name(method: str | Callable[..., Awaitable[Any]]) -> str:
+    return method if isinstance(method, str) else getattr(method, "__name__", "fetch")
 
 
 def _milliseconds(seconds: Any) -> int | None:

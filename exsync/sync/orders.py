@@ -8,14 +8,16 @@ from typing import Any
 from exsync.capabilities import order_history_method
 from exsync.ccxt_import import errors as ccxt
 from exsync.store import Store, to_json, utc_now, utc_now_minus
-from exsync.sync.history import history_streams, walk_history
+from exsync.sync.discovery import NOTHING_COVERED, walk_streams
 from exsync.sync.symbols import attribute
-from exsync.sync.unit import UnitContext, number, per_settle_coin, together
+from exsync.sync.unit import NothingCovered, UnitContext, number, per_settle_coin, together
 
 #: how long an order left 'unknown' is asked about again on later passes
 RECHECK_SECONDS = 7 * 86_400
 #: the most orders one pass looks up by id (each costs a request)
 LOOKUPS_PER_PASS = 50
+#: ccxt's statuses of an order that can no longer change
+SETTLED = frozenset({"closed", "canceled", "expired", "rejected"})
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -46,22 +48,18 @@ async def sync(ctx: UnitContext) -> int:
         seen.add((row["symbol"], row["id"]))
         return row
 
-    await together(
-        *(
-            walk_history(
-                ctx,
-                pending,
-                stream=stream,
-                symbol=symbol,
-                market_type=market_type,
-                method=order_history_method(ctx.client.has),
-                limit=ctx.profile.page("orders", 50),
-                table="orders",
-                to_row=history_row,
-                timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
-            )
-            for stream, symbol, market_type in history_streams(ctx, "orders")
-        )
+    covered = await walk_streams(
+        ctx,
+        pending,
+        "orders",
+        # An open order names its symbol: its history is walked in this very pass.
+        seen={o["symbol"]: "open order" for o in open_orders if o.get("symbol")},
+        method=order_history_method(ctx.client.has),
+        limit=ctx.profile.page("orders", 50),
+        table="orders",
+        to_row=history_row,
+        timestamp=lambda order: order.get("lastUpdateTimestamp") or order.get("timestamp"),
+        settled=lambda order: order.get("status") in SETTLED,
     )
     current = {(o["symbol"], str(o["id"])) for o in open_orders} | seen
     vanished = [
@@ -105,6 +103,8 @@ async def sync(ctx: UnitContext) -> int:
             )
 
     pending.flush(finish)
+    if not covered:
+        raise NothingCovered(NOTHING_COVERED)
     return pending.written
 
 

@@ -5,31 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from exsync.store import to_json
-from exsync.sync.history import history_streams, walk_history
-from exsync.sync.unit import UnitContext, number, together
+from exsync.sync.discovery import NOTHING_COVERED, walk_streams
+from exsync.sync.unit import NothingCovered, UnitContext, number
 
 
 async def sync(ctx: UnitContext) -> int:
     """Own executions, fees included, from the stored cursor (or `trades_since`) to now."""
     pending = ctx.pending()
-    await together(
-        *(
-            walk_history(
-                ctx,
-                pending,
-                stream=stream,
-                symbol=symbol,
-                market_type=market_type,
-                method="fetch_my_trades",
-                limit=ctx.profile.page("trades", 100),
-                table="trades",
-                to_row=lambda trade: _trade_row(ctx, trade),
-                timestamp=lambda trade: trade.get("timestamp"),
-            )
-            for stream, symbol, market_type in history_streams(ctx, "trades")
-        )
+    covered = await walk_streams(
+        ctx,
+        pending,
+        "trades",
+        method="fetch_my_trades",
+        limit=ctx.profile.page("trades", 100),
+        table="trades",
+        to_row=lambda trade: _trade_row(ctx, trade),
+        timestamp=lambda trade: trade.get("timestamp"),
     )
     pending.flush()
+    if not covered:
+        raise NothingCovered(NOTHING_COVERED)
     return pending.written
 
 

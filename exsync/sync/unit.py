@@ -30,6 +30,8 @@ COMMIT_SECONDS = 2.0
 OHLCV_CONCURRENCY = 8
 #: how many time windows of one history stream are read at once during a backfill
 WINDOW_CONCURRENCY = 4
+#: exsync's own bookkeeping tables: written with the data, not counted as records
+BOOKKEEPING = frozenset({"history_symbols"})
 
 
 async def together(*coroutines: Awaitable[Any]) -> list[Any]:
@@ -48,6 +50,13 @@ async def together(*coroutines: Awaitable[Any]) -> list[Any]:
 
 class PaginationError(Exception):
     """The exchange's pages do not lead to an end."""
+
+
+class NothingCovered(Exception):
+    """A history unit had no symbol to walk: it read nothing and cannot vouch for the history.
+
+    Raised after the unit committed whatever else it did; the pass records it as `empty`.
+    """
 
 
 @dataclass
@@ -78,6 +87,9 @@ class UnitContext:
     clock: ClockSync | None = None
     #: downloads the markets again (once per pass) when a unit meets an unknown market
     refresh_markets: Callable[[Attempts], Awaitable[bool]] | None = None
+    #: one dict shared by the units of one exchange in one pass (work they would each
+    #: repeat, such as finding the symbols a per-symbol history walks, is done once)
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         """Record a warning on this unit: logged, stored with the unit's run, shown by status."""
@@ -196,7 +208,7 @@ class Pending:
         self.store = store
         self.unit = unit
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.cursors: dict[tuple[str, str], int] = {}
+        self.cursors: dict[tuple[str, str], tuple[int, str]] = {}
         self.reached: dict[str, int] = {}
         self.rereads: dict[tuple[str, str], int] = {}
         self.written = 0
@@ -206,10 +218,16 @@ class Pending:
         self.rows[table].extend(rows)
 
     def move_cursor(
-        self, exchange: str, stream: str, position: int, reached: int | None = None
+        self,
+        exchange: str,
+        stream: str,
+        position: int,
+        reached: int | None = None,
+        unit: str = "ms",
     ) -> None:
-        """Move a stream's cursor with the next commit; `reached`: the time read up to."""
-        self.cursors[(exchange, stream)] = position
+        """Move a stream's cursor with the next commit; `reached`: the time read up to;
+        `unit`: 'ms', or 'id' when the position is the exchange's next id."""
+        self.cursors[(exchange, stream)] = (position, unit)
         if reached is not None:
             self.reached[stream] = reached
 
@@ -241,9 +259,10 @@ class Pending:
             for table, rows in self.rows.items():
                 # Rows repeated across overlapping pages are upserted in arrival order, so
                 # the later (newer) one wins.
-                written += self.store.upsert(table, rows)
-            for (exchange, stream), position in self.cursors.items():
-                self.store.set_cursor(exchange, stream, position)
+                count = self.store.upsert(table, rows)
+                written += 0 if table in BOOKKEEPING else count
+            for (exchange, stream), (position, unit) in self.cursors.items():
+                self.store.set_cursor(exchange, stream, position, unit)
             for (exchange, stream), at in self.rereads.items():
                 self.store.set_reread(exchange, stream, at)
             if finish is not None:

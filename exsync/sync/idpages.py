@@ -1,0 +1,121 @@
+"""The id walker: a history stream read page by page from an exchange id, not by time.
+
+Where an exchange serves a symbol's history "from this id on, oldest first" (Binance's
+`fromId` for trades, `orderId` for orders), a stream needs no time window: a symbol with a
+handful of rows costs one request however far back its history goes, and a page is
+followed from its highest id + 1, so rows that share one millisecond never hide behind a
+full page. The cursor is the next id to ask for (`unit = 'id'` in the cursors table).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from exsync.sync.unit import PaginationError, Pending, UnitContext
+
+
+async def walk_ids(
+    ctx: UnitContext,
+    pending: Pending,
+    *,
+    stream: str,
+    symbol: str,
+    market_type: str,
+    param: str,
+    wanted: int,
+    method: str,
+    limit: int,
+    table: str,
+    to_row: Callable[[dict[str, Any]], dict[str, Any]],
+    timestamp: Callable[[dict[str, Any]], int | None],
+    settled: Callable[[dict[str, Any]], bool] | None = None,
+) -> int:
+    """Read a stream from its id cursor to its newest row; return the rows the exchange sent.
+
+    `wanted` is where history starts (`trades_since`, within the exchange's depth). A first
+    walk starts at id 0 and keeps only rows from `wanted` on; when a full page is still older
+    than that, the newest row before it is asked for once and the walk jumps past it, so a
+    long history before `trades_since` is not read page by page. A stream whose cursor is a
+    time (a database from before id pages) starts after the newest row the mirror holds
+    from before that time, less `overlap`: nothing is read twice, nothing is skipped.
+
+    `settled` tells a row that can no longer change (an order filled or cancelled) from one
+    that can (an open order): the cursor stays on the oldest unsettled row of the last page's
+    worth, so the next pass reads it again with its new status. An order open for longer
+    than that is left to the open-order list and the look-up of vanished orders.
+    """
+    settings = ctx.exchange.settings
+    entry = ctx.store.get_cursor_unit(ctx.name, stream)
+    reread = settings.reread > 0 and _reread_due(ctx, stream)
+    keep_from: int | None = None  # rows older than this are not stored (before trades_since)
+    jump_before: int | None = None  # a full page older than this jumps ahead once
+    if entry is not None and entry[1] == "id":
+        first = entry[0]
+        if reread:
+            first = min(first, _after_mirror(ctx, table, symbol, ctx.now_ms - _ms(settings.reread)))
+        ctx.starts[stream] = ctx.now_ms
+    else:
+        floor = wanted if entry is None else entry[0] - _ms(settings.overlap)
+        first = _after_mirror(ctx, table, symbol, floor) if entry is not None else 0
+        keep_from, jump_before = wanted, max(floor, wanted)
+        reread = True  # a first walk reads everything: it counts as a deep read
+        ctx.starts[stream] = wanted
+
+    sent = 0
+    recent: deque[tuple[int, bool]] = deque(maxlen=limit)  # (id, settled) of the last rows
+    position = first
+    while True:
+        page = await ctx.call(method, symbol, None, limit, {param: first})
+        sent += len(page)
+        if not page:
+            break
+        ids = [int(row["id"]) for row in page]
+        if min(ids) < first:
+            raise PaginationError(f"{ctx.name}: {method} answered ids below {param}={first}")
+        kept = [row for row in page if keep_from is None or (timestamp(row) or 0) >= keep_from]
+        pending.add(table, (to_row(row) for row in kept))
+        for row in sorted(kept, key=lambda r: int(r["id"])):
+            recent.append((int(row["id"]), settled is None or settled(row)))
+        first = max(ids) + 1
+        position = min((i for i, done in recent if not done), default=first)
+        newest = max((t for t in map(timestamp, page) if t), default=ctx.now_ms)
+        pending.move_cursor(ctx.name, stream, position, reached=newest, unit="id")
+        pending.flush_if_due()
+        if len(page) < limit:
+            break
+        if jump_before is not None and newest < jump_before:
+            # A long history before where this stream starts: the newest row before the
+            # start is found with one query by time, and the walk goes on after it.
+            jump_before, before = None, jump_before
+            probe = await ctx.call(method, symbol, None, 1, {"until": before - 1})
+            if probe:
+                first = max(first, max(int(row["id"]) for row in probe) + 1)
+    pending.move_cursor(ctx.name, stream, position, reached=ctx.now_ms, unit="id")
+    if reread:
+        pending.mark_reread(ctx.name, stream, ctx.now_ms)
+    return sent
+
+
+def _after_mirror(ctx: UnitContext, table: str, symbol: str, before: int) -> int:
+    """The first id after the newest row the mirror holds from before `before` (ms), or 0.
+
+    Ids grow with time per symbol, so every row from `before` on has a higher id.
+    """
+    row = ctx.store.execute(
+        f"SELECT max(CAST(id AS INTEGER)) FROM {table} "
+        "WHERE exchange = ? AND symbol = ? AND timestamp < ?",
+        [ctx.name, symbol, before],
+    ).fetchone()
+    return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+
+def _reread_due(ctx: UnitContext, stream: str) -> bool:
+    last = ctx.store.get_reread(ctx.name, stream)
+    every = ctx.exchange.settings.reread_every * 1000
+    return last is None or not 0 <= ctx.now_ms - last < every  # due, or the clock stepped
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)

@@ -345,6 +345,28 @@ def test_an_order_still_open_holds_the_order_cursor(
     assert final == [("closed",)]
 
 
+def test_an_order_open_behind_a_full_page_is_left_to_the_look_up_by_id(
+    binance: BinanceSimulator, make_config: Callable[..., Any], db_path: Path
+) -> None:
+    state = binance.state
+    placed = state.add_open_order("BTC/USDT", side="Buy")
+    state.add_trades(1_000, symbol="BTC/USDT")  # a page's worth of orders after it
+    config, _ = make_config(
+        {"binance": entry(binance, symbols=["BTC/USDT"], types=["orders"], market_types=["spot"])}
+    )
+    sync(config)
+    state.fill_order(placed["orderId"])
+    binance.reset_counts()
+
+    sync(config)
+
+    # The cursor did not wait on it (that would re-read a page on every pass): the order
+    # vanished from the open list and was looked up on its own.
+    assert len(queries(binance, ORDERS)) == 1 and binance.counts["/api/v3/order"] == 1
+    final = rows(db_path, "SELECT status FROM orders WHERE id = ?", (str(placed["orderId"]),))
+    assert final == [("closed",)]
+
+
 def test_time_cursors_of_an_older_database_resume_by_id_without_a_rewalk(
     binance: BinanceSimulator, make_config: Callable[..., Any], db_path: Path
 ) -> None:
@@ -376,3 +398,27 @@ def test_time_cursors_of_an_older_database_resume_by_id_without_a_rewalk(
     # one request, from the first trade after the old cursor's overlap: nothing re-walked
     newest_before = max(int(r["id"]) for r in first)
     assert [q.get("fromId") for q in queries(binance, TRADES)] == [str(newest_before + 1)]
+
+
+def test_paged_only_by_time_a_full_page_of_one_millisecond_fails_the_unit(
+    binance: BinanceSimulator,
+    make_config: Callable[..., Any],
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from exsync import profiles
+
+    # An exchange whose history can only be followed by time (Binance without its ids).
+    monkeypatch.setitem(profiles.PROFILES, "binance", replace(profiles.BINANCE, id_params={}))
+    binance.state.add_fills("BTC/USDT", 1_500, ts=binance.state.now_ms() - DAY)
+    symbols = ["BTC/USDT"]
+    config, _ = make_config(
+        {"binance": entry(binance, symbols=symbols, types=["trades"], market_types=["spot"])}
+    )
+
+    unit = Synchronizer(config).sync().units[0]
+
+    # The rest of that millisecond cannot be asked for: a failure, never `ok` with rows lost.
+    assert unit.status == "failed" and "rows at one millisecond" in (unit.error or "")

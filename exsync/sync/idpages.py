@@ -52,20 +52,19 @@ async def walk_ids(
     keep_from: int | None = None  # rows older than this are not stored (before trades_since)
     jump_before: int | None = None  # a full page older than this jumps ahead once
     if entry is not None and entry[1] == "id":
-        first = entry[0]
+        first = position = entry[0]
         if reread:
             first = min(first, _after_mirror(ctx, table, symbol, ctx.now_ms - _ms(settings.reread)))
         ctx.starts[stream] = ctx.now_ms
     else:
         floor = wanted if entry is None else entry[0] - _ms(settings.overlap)
-        first = _after_mirror(ctx, table, symbol, floor) if entry is not None else 0
+        first = position = _after_mirror(ctx, table, symbol, floor) if entry is not None else 0
         keep_from, jump_before = wanted, max(floor, wanted)
         reread = True  # a first walk reads everything: it counts as a deep read
         ctx.starts[stream] = wanted
 
     sent = 0
     recent: deque[tuple[int, bool]] = deque(maxlen=limit)  # (id, settled) of the last rows
-    position = first
     while True:
         page = await ctx.call(method, symbol, None, limit, {param: first})
         sent += len(page)
@@ -89,9 +88,15 @@ async def walk_ids(
             # A long history before where this stream starts: the newest row before the
             # start is found with one query by time, and the walk goes on after it.
             jump_before, before = None, jump_before
+            # An exchange that finds none (or looks only a little way back) leaves the walk
+            # to go on page by page: slower, never incomplete.
             probe = await ctx.call(method, symbol, None, 1, {"until": before - 1})
             if probe:
                 first = max(first, max(int(row["id"]) for row in probe) + 1)
+                # Orders still open before the jump are left to the open-order list, as
+                # those behind a full page are: the cursor never waits behind the jump.
+                recent.clear()
+                position = first
     pending.move_cursor(ctx.name, stream, position, reached=ctx.now_ms, unit="id")
     if reread:
         pending.mark_reread(ctx.name, stream, ctx.now_ms)

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks import history_by_id
 from benchmarks.harness import (
     EXSYNC,
     KEY,
@@ -311,6 +312,8 @@ def growth(workdir: Path, quick: bool) -> list[Row]:
 
 FIGURES = {
     "latency": pass_latency,
+    "binance-first-pass": history_by_id.first_pass,
+    "same-millisecond": history_by_id.same_millisecond,
     "warm": warm_invocation,
     "ingest": ingest_and_memory,
     "startup": startup,

@@ -334,8 +334,10 @@ BINANCE = Profile(
     # the symbols to walk are found from what the account shows (sync/discovery.py).
     history_per_symbol=True,
     # Both page by id on spot and USD-M: myTrades/userTrades from a trade id (fromId),
-    # allOrders from an order id (orderId), up to 1,000 rows oldest first. USD-M's fromId
-    # cannot go with a time window, and neither needs one.
+    # allOrders from an order id (orderId: "orders >= that orderId"), up to 1,000 rows
+    # oldest first. USD-M's fromId cannot go with a time window, and neither needs one; USD-M
+    # serves trades of the last 6 months and orders of the last 90 days (3 for cancelled
+    # orders that never filled), so a first walk from id 0 reads what is left of those.
     id_params={"trades": "fromId", "orders": "orderId"},
     # Time windows (24 h spot, 7 days USD-M per query) are what the id pages replace; kept
     # for a query by time.

@@ -277,8 +277,12 @@ def test_a_first_pass_pages_by_id_not_by_day(make_config: Callable[..., Any], db
         assert stored_trade_ids(db_path) == added
         # one request per symbol and kind, however far back the history goes
         assert sim.counts[TRADES] == 3 and sim.counts[ORDERS] == 3
-        assert {q.get("fromId") for q in queries(sim, TRADES)} == {"0"}
-        assert {q.get("orderId") for q in queries(sim, ORDERS)} == {"0"}
+        # exactly what ccxt sends Binance: the id and the page size, no time window
+        ids = ["BTCUSDT", "ETHUSDT", "XRPUSDT"]
+        trades = sorted(queries(sim, TRADES), key=lambda q: q["symbol"])
+        orders = sorted(queries(sim, ORDERS), key=lambda q: q["symbol"])
+        assert trades == [{"symbol": s, "limit": "1000", "fromId": "0"} for s in ids]
+        assert orders == [{"symbol": s, "limit": "1000", "orderId": "0"} for s in ids]
 
 
 def test_fills_of_one_millisecond_beyond_a_page_are_all_kept(
@@ -320,6 +324,9 @@ def test_a_long_history_before_trades_since_is_skipped_not_walked(
         # a page from the first id, one look-up of the last trade before trades_since, then
         # the pages since: not the 12 pages of the whole history
         assert sim.counts[TRADES] <= 4 < 12, result
+        probe = [q for q in queries(sim, TRADES) if "fromId" not in q]
+        assert len(probe) == 1 and set(probe[0]) == {"symbol", "endTime", "limit"}
+        assert probe[0]["limit"] == "1" and abs(int(probe[0]["endTime"]) - since) < 120_000
 
 
 def test_an_order_still_open_holds_the_order_cursor(

@@ -248,15 +248,13 @@ def test_status_and_exchanges_show_the_symbols_covered(
 
 def test_config_without_symbols_syncs_history_and_balances() -> None:
     from exsync.config import parse_config
-    from exsync.datatypes import DataType
+    from exsync.datatypes import CONCRETE, DataType
 
     config = parse_config({"exchanges": {"binance": {}}})
-    assert config.exchange("binance").types == (
-        DataType.BALANCES,
-        DataType.POSITIONS,
-        DataType.ORDERS,
-        DataType.TRADES,
-    )
+    # every type but those that follow the listed symbols
+    without = {DataType.TICKERS, DataType.OHLCV}
+    assert config.exchange("binance").types == tuple(t for t in CONCRETE if t not in without)
+    assert DataType.TRADES in config.exchange("binance").types
 
 
 # --------------------------------------------------------------------------- history by id

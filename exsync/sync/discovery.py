@@ -127,9 +127,11 @@ async def money_moved(ctx: UnitContext) -> Evidence:
     """Assets the mirror saw deposited, withdrawn, transferred or booked in the ledger, and
     symbols of ledger entries (funding, realised PnL) and closed positions."""
     assets = ctx.store.execute(
-        "SELECT DISTINCT asset FROM transfers WHERE exchange = ? "
-        "UNION SELECT DISTINCT asset FROM ledger WHERE exchange = ?",
-        [ctx.name, ctx.name],
+        " UNION ".join(
+            f"SELECT DISTINCT asset FROM {table} WHERE exchange = ?"
+            for table in ("deposits", "withdrawals", "transfers", "ledger")
+        ),
+        [ctx.name] * 4,
     ).fetchall()
     symbols = ctx.store.execute(
         "SELECT DISTINCT symbol FROM ledger WHERE exchange = ? "

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from exsync.ccxt_import import errors as ccxt
+from exsync.sync.symbols import attribute, rejected
 from exsync.sync.unit import PaginationError, Pending, UnitContext
 
 
@@ -66,8 +68,14 @@ async def walk_ids(
     sent = 0
     recent: deque[tuple[int, bool]] = deque(maxlen=limit)  # (id, settled) of the last rows
     while True:
-        page = await ctx.call(method, symbol, None, limit, {param: first})
-        sent += len(page)
+        try:
+            rows = await ctx.call(method, symbol, None, limit, {param: first})
+        except ccxt.BadSymbol as exc:
+            # One symbol the exchange does not list must not fail the others.
+            await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
+            return sent
+        sent += len(rows)
+        page = await attribute(ctx, rows, market_type, method)
         if not page:
             break
         ids = [int(row["id"]) for row in page]

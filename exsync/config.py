@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 from exsync.datatypes import CONCRETE, DataType
-from exsync.durations import parse_duration, parse_since
+from exsync.durations import EARLIEST_MS, parse_duration, parse_since
 from exsync.errors import ConfigError
 
 CONFIG_ENV = "EXSYNC_CONFIG"
@@ -79,6 +80,10 @@ _POSITIVE_SETTINGS = {
     "lock_lease",
     "reread_every",
 }
+# Longer leases would keep the lock of a run killed in another container for that long.
+_LONGEST = {"lock_lease": 86400.0}
+#: How deep a config may nest (options passed to ccxt are the deepest part, a few levels).
+MAX_DEPTH = 32
 _SINCE_SETTINGS = {"ohlcv_since", "trades_since"}
 _SETTING_NAMES = {f.name for f in fields(Settings)}
 
@@ -200,13 +205,60 @@ def load_config(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{source}: cannot read config: {_reason(exc)}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError([f"{source}: {where}{problem}"]) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or _depth(data) > MAX_DEPTH:
+        raise ConfigError([f"{source}: nested too deeply (more than {MAX_DEPTH} levels)"])
     return parse_config(data if data is not None else {}, source=source, base_dir=path.parent)
+
+
+_TOO_DEEP = object()
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last
+    silently, so a setting written twice would quietly lose one of its values)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(data: object) -> int:
+    """How deeply lists and mappings nest in `data` (without recursion)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def parse_config(data: object, source: str = "<config>", base_dir: Path | None = None) -> Config:
@@ -257,6 +309,9 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
         parsed = _parse_exchange(name, entry, defaults, problems)
         if parsed is not None:
             exchanges[parsed.name] = parsed
+    if not raw_exchanges and not problems.lines:
+        # A pass over nothing would exit 0 having synced nothing, every time.
+        problems.add("exchanges", "no exchange configured: add one under `exchanges:`")
 
     if problems.lines:
         raise ConfigError(problems.lines)
@@ -301,12 +356,18 @@ def _check_setting(key: str, value: object, path: str, problems: _Problems) -> A
         if key in _POSITIVE_SETTINGS and seconds <= 0:
             problems.add(path, "must be greater than zero")
             return None
+        if seconds > _LONGEST.get(key, seconds):
+            problems.add(path, f"must be at most {int(_LONGEST[key] // 3600)}h")
+            return None
         return seconds
     if key in _SINCE_SETTINGS:
         try:
-            parse_since(value, 0)
-        except (ValueError, TypeError) as exc:
+            since = parse_since(value, int(time.time() * 1000))
+        except (ValueError, TypeError, OverflowError) as exc:
             problems.add(path, str(exc))
+            return None
+        if since < EARLIEST_MS:
+            problems.add(path, f"{value!s} is before 2009-01-03: no exchange has history that old")
             return None
         return value if isinstance(value, str) else str(value)
     if key in ("max_tries", "failure_threshold"):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+#: The longest duration exsync accepts anywhere: ten years. Longer ones are typing mistakes,
+#: and would overflow date arithmetic.
+MAX_DURATION = 3650 * 86400.0
+#: No exchange has data before Bitcoin's first block (2009-01-03): a backfill from an earlier
+#: date would only walk empty windows.
+EARLIEST_MS = 1_230_940_800_000
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -17,13 +24,19 @@ def parse_duration(text: str | int | float) -> float:
     if isinstance(text, bool):
         raise ValueError("expected a duration such as 30s, 15m, 2h or 7d")
     if isinstance(text, int | float):
-        if text < 0:
+        seconds = float(text)
+        if seconds < 0:
             raise ValueError("a duration cannot be negative")
-        return float(text)
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 2h or 7d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 2h or 7d")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError("must be a finite duration such as 30s, 15m, 2h or 7d")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{text!r} is too long: at most {int(MAX_DURATION // 86400)}d")
+    return seconds
 
 
 def parse_since(value: object, now_ms: int) -> int:

@@ -121,7 +121,8 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
 
 def test_relative_database_is_relative_to_the_config(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump({"database": "data/x.db", "exchanges": {}}), encoding="utf-8")
+    data = {"database": "data/x.db", "exchanges": {"bybit": {"types": ["balances"]}}}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert load_config(path).database == tmp_path / "data" / "x.db"
 
 

@@ -8,14 +8,18 @@ failure count. The states are those of an in-process breaker:
 - open: units are skipped without touching the exchange until `next_probe_at`.
 - half_open: one run probes; success closes the breaker, failure re-opens it with the
   cool-down doubled, up to `max_reset_timeout`.
+
+Cool-downs and probe ages are measured on the boot clock (see `clock.py`): a wall clock
+stepped back does not hold a breaker open for the size of the step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from exsync import clock
 from exsync.config import Settings
 from exsync.store import Store, where
 
@@ -41,6 +45,7 @@ def admit(
     data_type: str,
     run_id: str,
     probe_lease: float,
+    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> Admission:
     """Decide whether a unit runs; an open breaker whose cool-down has passed becomes the probe.
@@ -49,12 +54,12 @@ def admit(
     when that run is gone: it lost the exchange's run lock, or its probe outlived
     `probe_lease` seconds.
     """
-    now = now or datetime.now(UTC)
+    at = _moment(at, now)
     with store.transaction():
         row = _get(store, exchange, data_type)
         if row is None or row["state"] == CLOSED:
             return Admission(True)
-        if row["state"] == OPEN and now < datetime.fromisoformat(row["next_probe_at"]):
+        if row["state"] == OPEN and not _due(row, at):
             return Admission(
                 False,
                 reason=f"breaker open until {row['next_probe_at']} "
@@ -62,19 +67,33 @@ def admit(
                 held=True,
             )
         if row["state"] == HALF_OPEN and row["probe_run_id"] != run_id:
-            holder = store.execute("SELECT run_id FROM locks WHERE exchange = ?", [exchange])
-            owner = holder.fetchone()
-            lapsed = now > datetime.fromisoformat(row["updated_at"]) + timedelta(
-                seconds=probe_lease
+            owner = store.fetchall("SELECT run_id FROM locks WHERE exchange = ?", [exchange])
+            lapsed = (
+                clock.elapsed(row["updated_at"], row["clock"], row["probe_mono"], at) > probe_lease
             )
-            if not lapsed and (owner is None or owner[0] == row["probe_run_id"]):
+            if not lapsed and (not owner or owner[0][0] == row["probe_run_id"]):
                 return Admission(False, reason=f"run {row['probe_run_id']} is probing")
         store.execute(
-            "UPDATE breakers SET state = ?, probe_run_id = ?, updated_at = ? "
-            "WHERE exchange = ? AND data_type = ?",
-            [HALF_OPEN, run_id, _iso(now), exchange, data_type],
+            "UPDATE breakers SET state = ?, probe_run_id = ?, updated_at = ?, clock = ?, "
+            "probe_mono = ? WHERE exchange = ? AND data_type = ?",
+            [HALF_OPEN, run_id, at.iso(), at.clock, at.mono, exchange, data_type],
         )
         return Admission(True, probe=True)
+
+
+def _due(row: dict[str, Any], at: clock.Instant) -> bool:
+    """Whether an open breaker's cool-down is over.
+
+    On the boot clock when the breaker was opened on this one; otherwise by the wall clock,
+    where a probe time further away than the whole cool-down means the clock went back since,
+    and the probe is due rather than held for the size of the step.
+    """
+    if row["clock"] is not None and row["clock"] == at.clock and row["due_mono"] is not None:
+        return at.mono >= row["due_mono"]  # type: ignore[operator]
+    if not row["next_probe_at"]:
+        return True
+    remaining = (datetime.fromisoformat(row["next_probe_at"]) - at.wall).total_seconds()
+    return remaining <= 0 or remaining > (row["cooldown"] or 0)
 
 
 def record(
@@ -86,6 +105,7 @@ def record(
     settings: Settings,
     *,
     run_id: str | None = None,
+    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> None:
     """Count a finished unit; call inside the transaction that records it in sync_runs.
@@ -93,7 +113,7 @@ def record(
     A breaker opened while the unit ran (tripped by hand, or by a probe of another run)
     or half-open for another run's probe is left as it is.
     """
-    now = now or datetime.now(UTC)
+    at = _moment(at, now)
     row = _get(store, exchange, data_type)
     if row is not None and (
         row["state"] == OPEN or (row["state"] == HALF_OPEN and row["probe_run_id"] != run_id)
@@ -103,18 +123,18 @@ def record(
         if row is not None and (row["state"] != CLOSED or row["failures"]):
             store.execute(
                 "UPDATE breakers SET state = ?, failures = 0, opened_at = NULL, "
-                "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ? "
-                "WHERE exchange = ? AND data_type = ?",
-                [CLOSED, _iso(now), exchange, data_type],
+                "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ?, "
+                "due_mono = NULL, probe_mono = NULL WHERE exchange = ? AND data_type = ?",
+                [CLOSED, at.iso(), exchange, data_type],
             )
         return
     failures = (row["failures"] if row else 0) + 1
     state = row["state"] if row else CLOSED
     if state == HALF_OPEN:
         cooldown = min((row["cooldown"] or settings.reset_timeout) * 2, settings.max_reset_timeout)
-        _open(store, exchange, data_type, failures, cooldown, error, now)
+        _open(store, exchange, data_type, failures, cooldown, error, at)
     elif failures >= settings.failure_threshold:
-        _open(store, exchange, data_type, failures, settings.reset_timeout, error, now)
+        _open(store, exchange, data_type, failures, settings.reset_timeout, error, at)
     else:
         store.upsert(
             "breakers",
@@ -125,22 +145,28 @@ def record(
                     "state": CLOSED,
                     "failures": failures,
                     "last_error": error,
-                    "updated_at": _iso(now),
+                    "updated_at": at.iso(),
                 }
             ],
         )
 
 
 def release_probe(
-    store: Store, exchange: str, data_type: str, run_id: str, now: datetime | None = None
+    store: Store,
+    exchange: str,
+    data_type: str,
+    run_id: str,
+    at: clock.Instant | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Hand back a half-open probe this run took but could not finish (it was interrupted):
     the breaker is open again with its probe due at once, so the next run probes."""
-    now = now or datetime.now(UTC)
+    at = _moment(at, now)
     store.execute(
-        "UPDATE breakers SET state = ?, next_probe_at = ?, probe_run_id = NULL, updated_at = ? "
+        "UPDATE breakers SET state = ?, next_probe_at = ?, probe_run_id = NULL, updated_at = ?, "
+        "clock = ?, due_mono = ? "
         "WHERE exchange = ? AND data_type = ? AND state = ? AND probe_run_id = ?",
-        [OPEN, _iso(now), _iso(now), exchange, data_type, HALF_OPEN, run_id],
+        [OPEN, at.iso(), at.iso(), at.clock, at.mono, exchange, data_type, HALF_OPEN, run_id],
     )
 
 
@@ -150,15 +176,16 @@ def trip(
     data_types: list[str],
     seconds: float,
     reason: str,
+    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> None:
     """Open breakers by hand, e.g. for an exchange's announced maintenance."""
-    now = now or datetime.now(UTC)
+    at = _moment(at, now)
     with store.transaction():
         for data_type in data_types:
             row = _get(store, exchange, data_type)
             failures = row["failures"] if row else 0
-            _open(store, exchange, data_type, failures, seconds, reason, now)
+            _open(store, exchange, data_type, failures, seconds, reason, at)
 
 
 def hold(
@@ -167,18 +194,19 @@ def hold(
     data_types: list[str],
     seconds: float,
     reason: str,
+    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> None:
     """Open breakers until `seconds` from now (an IP ban), never shortening a longer hold."""
-    now = now or datetime.now(UTC)
-    until = _iso(now + timedelta(seconds=seconds))
+    at = _moment(at, now)
+    until = at.iso(seconds)
     with store.transaction():
         for data_type in data_types:
             row = _get(store, exchange, data_type)
             if row is not None and row["state"] == OPEN and (row["next_probe_at"] or "") >= until:
                 continue
             failures = row["failures"] if row else 0
-            _open(store, exchange, data_type, failures, seconds, reason, now)
+            _open(store, exchange, data_type, failures, seconds, reason, at)
 
 
 def reset(store: Store, exchange: str | None = None, data_type: str | None = None) -> int:
@@ -189,15 +217,23 @@ def reset(store: Store, exchange: str | None = None, data_type: str | None = Non
     with store.transaction():
         cursor = store.execute(
             "UPDATE breakers SET state = 'closed', failures = 0, opened_at = NULL, "
-            "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ? " + clause,
-            [_iso(datetime.now(UTC)), *params],
+            "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, due_mono = NULL, "
+            "probe_mono = NULL, updated_at = ? " + clause,
+            [clock.now().iso(), *params],
         )
         return cursor.rowcount
 
 
+#: what `breaker show` and `status` print (the boot-clock readings mean nothing to people)
+SHOWN = (
+    "exchange, data_type, state, failures, opened_at, next_probe_at, cooldown, last_error, "
+    "probe_run_id, updated_at"
+)
+
+
 def breakers(store: Store) -> list[dict[str, Any]]:
     """Every breaker row, for `exsync breaker show` and `status`."""
-    return list(store.db.query("SELECT * FROM breakers ORDER BY exchange, data_type"))
+    return store.query(f"SELECT {SHOWN} FROM breakers ORDER BY exchange, data_type")
 
 
 def _open(
@@ -207,7 +243,7 @@ def _open(
     failures: int,
     cooldown: float,
     error: str | None,
-    now: datetime,
+    at: clock.Instant,
 ) -> None:
     store.upsert(
         "breakers",
@@ -217,28 +253,29 @@ def _open(
                 "data_type": data_type,
                 "state": OPEN,
                 "failures": failures,
-                "opened_at": _iso(now),
-                "next_probe_at": _iso(now + timedelta(seconds=cooldown)),
+                "opened_at": at.iso(),
+                "next_probe_at": at.iso(cooldown),
                 "cooldown": cooldown,
                 "last_error": error,
                 "probe_run_id": None,
-                "updated_at": _iso(now),
+                "updated_at": at.iso(),
+                "clock": at.clock,
+                "due_mono": at.mono + cooldown if at.mono is not None else None,
+                "probe_mono": None,
             }
         ],
     )
 
 
+def _moment(at: clock.Instant | None, now: datetime | None) -> clock.Instant:
+    # `now`: a wall-clock time given by the caller (tests, tools); it has no boot-clock reading.
+    if at is not None:
+        return at
+    return clock.at_wall(now) if now is not None else clock.now()
+
+
 def _get(store: Store, exchange: str, data_type: str) -> dict[str, Any] | None:
-    rows = list(
-        store.db.query(
-            "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?", [exchange, data_type]
-        )
+    rows = store.query(
+        "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?", [exchange, data_type]
     )
     return rows[0] if rows else None
-
-
-def _iso(moment: datetime) -> str:
-    # Stored times compare as text: every one must carry the same UTC offset.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

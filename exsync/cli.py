@@ -249,7 +249,7 @@ def check(
 
     seconds = _duration(max_age, "--max-age") if max_age else None
     cfg = _guard(lambda: _load(config, required=False))
-    with _guard(lambda: _open_store(cfg, db)) as store:
+    with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
         code, line = _guard(lambda: check_health(store, cfg, seconds, exchange))
     typer.echo(line)
     raise typer.Exit(int(code))
@@ -290,7 +290,7 @@ def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = 
     from exsync.status import unit_statuses
 
     cfg = _guard(lambda: _load(config, required=False))
-    with _guard(lambda: _open_store(cfg, db)) as store:
+    with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
         statuses = _guard(lambda: unit_statuses(store, cfg))
     if json:
         print_json([s.to_dict() for s in statuses])
@@ -322,7 +322,7 @@ def history(
     from exsync.status import history as load_history
 
     cfg = _guard(lambda: _load(config, required=False))
-    with _guard(lambda: _open_store(cfg, db)) as store:
+    with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
         rows = _guard(
             lambda: load_history(store, exchange, str(data_type) if data_type else None, limit)
         )
@@ -375,7 +375,7 @@ def breaker_show(
     from exsync.render import breaker_table, console, print_json
 
     cfg = _guard(lambda: _load(config, required=False))
-    with _guard(lambda: _open_store(cfg, db)) as store:
+    with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
         rows = _guard(lambda: breakers(store))
     if json:
         print_json(rows)
@@ -550,7 +550,7 @@ def demo(
         result, cfg = _guard(lambda: run_demo(db, progress))
     pass_summary(out, result.run_id, result.units, result.seconds)
     _warn_held(result.held())
-    with _guard(lambda: Store(db)) as store:
+    with _guard(lambda: Store(db, readonly=True)) as store:
         status_table(out, unit_statuses(store, cfg))
     out.print(f"database: {db}", markup=False)
     raise typer.Exit(int(result.exit_code))
@@ -593,11 +593,20 @@ def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
     return load_config(found)
 
 
-def _open_store(cfg, db: Path | None, create: bool = False):  # type: ignore[no-untyped-def]
+def _open_store(cfg, db: Path | None, create: bool = False, readonly: bool = False):  # type: ignore[no-untyped-def]
+    """The database: read-only for the commands that only show it, so that they never
+    write (and work for a user who may only read the file)."""
     from exsync.paths import database_path
-    from exsync.store import Store
+    from exsync.store import BUSY_TIMEOUT, Store
 
-    return Store(database_path(cfg, db), create=create)
+    timeout = cfg.busy_timeout if cfg is not None else BUSY_TIMEOUT
+    return Store(
+        database_path(cfg, db),
+        create=create,
+        readonly=readonly,
+        check=not readonly,
+        busy_timeout=timeout,
+    )
 
 
 def _duration(text: str, option: str) -> float:

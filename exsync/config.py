@@ -136,6 +136,8 @@ class Config:
     exchanges: dict[str, ExchangeConfig]
     metrics_file: Path | None = None
     retention: float | None = None
+    #: how long a write waits for another process's write to finish
+    busy_timeout: float = 30.0
 
     def exchange(self, name: str) -> ExchangeConfig:
         """Return the named exchange or raise a ConfigError naming the known ones."""
@@ -156,7 +158,7 @@ _EXCHANGE_KEYS = (
     | _CREDENTIAL_KEYS
     | _SETTING_NAMES
 )
-_TOP_KEYS = {"database", "defaults", "exchanges", "metrics_file", "retention"}
+_TOP_KEYS = {"busy_timeout", "database", "defaults", "exchanges", "metrics_file", "retention"}
 
 
 class _Problems:
@@ -296,6 +298,16 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
             if retention <= 0:
                 problems.add("retention", "must be greater than zero")
 
+    busy_timeout = 30.0
+    if data.get("busy_timeout") is not None:
+        try:
+            busy_timeout = parse_duration(data["busy_timeout"])
+        except (ValueError, TypeError) as exc:
+            problems.add("busy_timeout", str(exc) or "expected a duration such as 30s")
+        else:
+            if not 0 < busy_timeout <= 3600:
+                problems.add("busy_timeout", "must be more than 0s and at most 1h")
+
     defaults = _parse_settings(data.get("defaults"), "defaults", Settings(), problems, True)
 
     exchanges: dict[str, ExchangeConfig] = {}
@@ -322,6 +334,7 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
         exchanges=exchanges,
         metrics_file=metrics_file,
         retention=retention,
+        busy_timeout=busy_timeout,
     )
 
 

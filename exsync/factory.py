@@ -257,7 +257,9 @@ async def prepare_markets(
 ) -> bool:
     """Load markets from the cache or the exchange; return True when the cache served them."""
     fingerprint = markets_fingerprint(exchange, market_types)
-    cached = store.load_markets(exchange.name, fingerprint, exchange.settings.markets_ttl)
+    cached = await store.run(
+        store.load_markets, exchange.name, fingerprint, exchange.settings.markets_ttl
+    )
     if cached is not None:
         markets, currencies = cached
         client.set_markets(markets, currencies)
@@ -288,11 +290,12 @@ async def _load_markets(
         bans=profile.bans,
         clock=clock,
     )
-    store.save_markets(
+    await store.run(
+        store.save_markets,
         exchange.name,
         exchange.ccxt_id,
         markets_fingerprint(exchange, market_types),
-        client.markets.values(),
+        list(client.markets.values()),
         dict(client.currencies) if client.currencies else None,
     )
     log.debug("%s: cached %d markets", exchange.name, len(client.markets))

@@ -65,12 +65,16 @@ class IpHolds:
         self._until[host] = (time.monotonic() + seconds, text)
         log.error("%s: %s", exchange.name, text)
         for account in accounts:
-            try:
-                breaker.hold(
-                    self.store, account.name, [str(t) for t in account.types], seconds, text
-                )
-            except Exception as exc:  # this pass still holds off; later runs may not
-                log.error("%s: could not record the IP ban: %s", account.name, exc)
+            # Written on the store's thread: the ban is met on the event loop, mid-request.
+            self.store.submit(
+                breaker.hold,
+                self.store,
+                account.name,
+                [str(t) for t in account.types],
+                seconds,
+                text,
+                failed=f"{account.name}: could not record the IP ban",
+            )
 
 
 @dataclass

@@ -93,7 +93,7 @@ def database_stats(store: Store) -> dict[str, int]:
     stats: dict[str, int] = {}
     for table in TABLES:
         # Table names come from the schema, never from input.
-        stats[table.name] = store.execute(f"SELECT count(*) FROM [{table.name}]").fetchone()[0]
+        stats[table.name] = store.fetchall(f"SELECT count(*) FROM {table.name}")[0][0]
     page_size = store.execute("PRAGMA page_size").fetchone()[0]
     free_pages = store.execute("PRAGMA freelist_count").fetchone()[0]
     stats["file_bytes"] = _size(str(store.path))

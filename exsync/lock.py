@@ -1,18 +1,37 @@
 """The per-exchange run lock: two invocations never sync one exchange at the same time.
 
-The lock is a row in SQLite held on a lease that the holder renews while it works. A holder
-killed with SIGKILL stops renewing, so its lock lapses after at most one lease; on the same
-host a holder whose process is gone is recognised at once.
+The lock is a row held on a lease that its holder renews while it works. The holder is named
+by a random token taken with the lock; renewals, the write fence and the release all go by
+that token, never by host name or pid, which repeat across containers.
+
+A holder is judged gone only when that is certain:
+- it is a process of this boot and PID namespace, and no process with its pid and start time
+  exists (killed, or its pid reused): taken over at once;
+- or its lease lapsed: measured on the boot clock when the holder renewed on the same one
+  (a stepped wall clock changes nothing), else on the wall clock. A lapsed lease whose
+  renewal time lies in the future (the clock went back) counts as lapsed.
+A holder in another PID namespace with the same host name is therefore never taken over
+while it renews.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from functools import cache
 
+from exsync import clock
 from exsync.store import Store
+
+#: tokens of the locks this process holds now (a library caller may run passes side by side)
+_HELD: set[str] = set()
+
+
+class LockLost(Exception):
+    """The lock was taken over by another run: this run must stop writing the exchange."""
 
 
 @dataclass(frozen=True)
@@ -20,67 +39,174 @@ class Holder:
     """Who holds an exchange's lock."""
 
     run_id: str
-    pid: int
-    host: str
-    expires_at: str
+    pid: int | None
+    host: str | None
+    expires_at: str | None
+    token: str | None = None
+    process: str | None = None
+    renewed_at: str | None = None
+    clock: str | None = None
+    renewed_mono: float | None = None
+    lease: float | None = None
 
     def describe(self) -> str:
         """One line for sync_runs and the log."""
         return f"run {self.run_id} (pid {self.pid} on {self.host}) until {self.expires_at}"
 
 
-def try_acquire(store: Store, exchange: str, run_id: str, lease: float) -> Holder | None:
-    """Take the lock, or return the live holder that has it."""
-    now = datetime.now(UTC)
-    host = socket.gethostname()
+_COLUMNS = "run_id, pid, host, expires_at, token, process, renewed_at, clock, renewed_mono, lease"
+
+
+def new_token() -> str:
+    """A random token naming one holding of a lock."""
+    return uuid.uuid4().hex
+
+
+def try_acquire(
+    store: Store, exchange: str, run_id: str, token: str, lease: float
+) -> Holder | None:
+    """Take the lock, or return the live holder that has it. Runs on the store's thread."""
+    at = clock.now()
     with store.transaction():
-        row = store.execute(
-            "SELECT run_id, pid, host, expires_at FROM locks WHERE exchange = ?", [exchange]
-        ).fetchone()
-        if row is not None and row[0] != run_id:
-            holder = Holder(*row)
-            alive = now < datetime.fromisoformat(holder.expires_at) and not (
-                holder.host == host and not _pid_alive(holder.pid)
-            )
-            if alive:
-                return holder
+        holder = _holder(store, exchange)
+        if holder is not None and holder.token != token and gone(holder, at) is None:
+            return holder
         store.execute(
-            "INSERT OR REPLACE INTO locks (exchange, run_id, pid, host, acquired_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [exchange, run_id, os.getpid(), host, _iso(now), _iso(now + timedelta(seconds=lease))],
+            "INSERT INTO locks (exchange, run_id, pid, host, acquired_at, expires_at, token, "
+            "process, renewed_at, clock, renewed_mono, lease) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (exchange) DO UPDATE SET run_id = excluded.run_id, "
+            "pid = excluded.pid, host = excluded.host, acquired_at = excluded.acquired_at, "
+            "expires_at = excluded.expires_at, token = excluded.token, "
+            "process = excluded.process, renewed_at = excluded.renewed_at, "
+            "clock = excluded.clock, renewed_mono = excluded.renewed_mono, "
+            "lease = excluded.lease",
+            [
+                exchange,
+                run_id,
+                os.getpid(),
+                socket.gethostname(),
+                at.iso(),
+                at.iso(lease),
+                token,
+                this_process(),
+                at.iso(),
+                at.clock,
+                at.mono,
+                lease,
+            ],
         )
+    _HELD.add(token)
     return None
 
 
-def renew(store: Store, exchange: str, run_id: str, lease: float) -> bool:
-    """Extend the lease; False when the lock was lost (taken over after a lapse)."""
-    expires = _iso(datetime.now(UTC) + timedelta(seconds=lease))
+def renew(store: Store, exchange: str, token: str, lease: float) -> str | None:
+    """Extend the lease; return None, or who has the lock now when it was lost."""
+    at = clock.now()
     with store.transaction():
         cursor = store.execute(
-            "UPDATE locks SET expires_at = ? WHERE exchange = ? AND run_id = ?",
-            [expires, exchange, run_id],
+            "UPDATE locks SET expires_at = ?, renewed_at = ?, clock = ?, renewed_mono = ?, "
+            "lease = ? WHERE exchange = ? AND token = ?",
+            [at.iso(lease), at.iso(), at.clock, at.mono, lease, exchange, token],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount == 1:
+            return None
+        return _taken_by(store, exchange)
 
 
-def release(store: Store, exchange: str, run_id: str) -> None:
-    """Give the lock back."""
+def check(store: Store, exchange: str, token: str) -> None:
+    """Raise LockLost unless this run still holds the lock: the fence every commit of a
+    unit passes, inside its transaction, so nothing is written after a takeover."""
+    holder = _holder(store, exchange)
+    if holder is None or holder.token != token:
+        raise LockLost(_taken_by(store, exchange))
+
+
+def release(store: Store, exchange: str, token: str) -> None:
+    """Give the lock back (only if this run still holds it)."""
+    _HELD.discard(token)
     with store.transaction():
-        store.execute("DELETE FROM locks WHERE exchange = ? AND run_id = ?", [exchange, run_id])
+        store.execute("DELETE FROM locks WHERE exchange = ? AND token = ?", [exchange, token])
 
 
-def _pid_alive(pid: int) -> bool:
+def gone(holder: Holder, at: clock.Instant) -> str | None:
+    """Why `holder` is certainly no longer syncing, or None while it may be."""
+    if holder.process:
+        if holder.process == this_process() and holder.token not in _HELD:
+            return "an earlier pass of this process"
+        dead = _process_gone(holder.process)
+        if dead:
+            return dead
+    if holder.lease is None:  # a lock written before leases were measured on a clock
+        if not holder.expires_at:
+            return "no lease"
+        expires = datetime.fromisoformat(holder.expires_at)
+        return "its lease expired" if at.wall > expires else None
+    since = clock.elapsed(holder.renewed_at, holder.clock, holder.renewed_mono, at)
+    return "its lease lapsed" if since > holder.lease else None
+
+
+@cache
+def this_process() -> str | None:
+    """This process exactly: boot, PID namespace, pid and start time; None when /proc cannot
+    tell (then other runs judge this one by its lease alone)."""
+    boot = _read("/proc/sys/kernel/random/boot_id")
+    pid = os.getpid()
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+        # /proc may belong to another PID namespace than this process (unshare without
+        # remounting it): then pids seen there are not ours.
+        same_view = os.readlink("/proc/self") == str(pid)
+    except OSError:
+        return None
+    started = _start_time(pid)
+    if not boot or not same_view or started is None:
+        return None
+    return f"{boot.strip()} {namespace} {pid} {started}"
+
+
+def _process_gone(process: str) -> str | None:
+    """Why the process named `process` is certainly gone, or None if it may be alive."""
+    mine = this_process()
+    parts = process.split(" ")
+    if mine is None or len(parts) != 4 or mine.split(" ")[:2] != parts[:2]:
+        return None  # another boot or PID namespace: only the lease can tell
+    pid, started = int(parts[2]), parts[3]
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
+        return f"its process {pid} has exited"
     except PermissionError:
-        return True
-    return True
+        pass  # alive, another user's
+    now_started = _start_time(pid)
+    if now_started is not None and now_started != started:
+        return f"its process {pid} has exited (the pid now belongs to another process)"
+    return None
 
 
-def _iso(moment: datetime) -> str:
-    # Stored times compare as text: every one must carry the same UTC offset.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+def _start_time(pid: int) -> str | None:
+    # Field 22 of /proc/<pid>/stat, in clock ticks since boot; the command name (field 2)
+    # may hold spaces and parentheses, so fields are counted after its last ')'.
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None or ")" not in stat:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _holder(store: Store, exchange: str) -> Holder | None:
+    rows = store.fetchall(f"SELECT {_COLUMNS} FROM locks WHERE exchange = ?", [exchange])
+    return Holder(*rows[0]) if rows else None
+
+
+def _taken_by(store: Store, exchange: str) -> str:
+    holder = _holder(store, exchange)
+    return holder.describe() if holder is not None else "nobody (the lock was removed)"

@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from exsync import breaker, lock
 from exsync.capabilities import unsupported_reason
 from exsync.config import Config, ExchangeConfig
 from exsync.credentials import Credentials, resolve, scrub
 from exsync.datatypes import DataType, expand
-from exsync.errors import ExitCode
+from exsync.errors import DatabaseError, ExitCode
 from exsync.factory import MarketRefresh, check_ccxt_id, create_client, prepare_markets
 from exsync.holds import IpHolds
 from exsync.housekeeping import prune
@@ -37,6 +38,7 @@ from exsync.sync import STRATEGIES, UnitContext
 from exsync.sync.unit import NothingCovered
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 OUTCOMES = ("ok", "failed", "held", "skipped")
 
 
@@ -84,9 +86,10 @@ class PassResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when no unit failed or was held off; 1 when any failed; 69 when units were held
-        off by an open breaker (or an IP ban); 75 when every unit was skipped because another
-        run holds the lock; 130 or 143 when a signal cut the pass short.
+        """0 when no unit failed or was held off; 1 when any failed or was stopped (its lock
+        taken over); 69 when units were held off by an open breaker (or an IP ban); 75 when
+        every unit was skipped because another run holds the lock; 130 or 143 when a signal
+        cut the pass short.
 
         An unsupported unit is neither: the exchange cannot provide it, nothing to retry. Nor
         is an empty one (a history with no symbol to walk): retrying would not help; it is
@@ -94,7 +97,8 @@ class PassResult:
         """
         if self.interrupted:
             return ExitCode.TERMINATED if self.interrupted == "SIGTERM" else ExitCode.INTERRUPTED
-        if any(u.status == "failed" for u in self.units):
+        # Without a signal, a unit is interrupted only when its exchange's lock was taken.
+        if any(u.status in ("failed", "interrupted") for u in self.units):
             return ExitCode.FAILED
         if self.held():
             return ExitCode.HELD
@@ -139,6 +143,8 @@ class Synchronizer:
         self.db_path = database_path(config, db_path)
         metrics = metrics_file or config.metrics_file
         self.metrics_file = Path(metrics) if metrics else None
+        #: the file is checked for damage once per process, before its first pass writes
+        self._checked = False
 
     def sync(
         self,
@@ -204,7 +210,9 @@ class Synchronizer:
             plans.append((exchange, credentials, expand(requested, exchange.types)))
         started = time.monotonic()
         result = PassResult(run_id=_new_run_id())
-        with Store(self.db_path) as store:
+        store = Store(self.db_path, check=not self._checked, busy_timeout=self.config.busy_timeout)
+        self._checked = True
+        try:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
             budget = budget_path(self.db_path)
             holds = IpHolds(self.config, store)
@@ -215,17 +223,17 @@ class Synchronizer:
                 for exchange, credentials, _ in plans
             ]
             try:
-                outcomes = await asyncio.gather(
-                    *(
-                        one.run(data_types, wait)
-                        for one, (_, _, data_types) in zip(passes, plans, strict=True)
-                    )
+                outcomes = await all_or_database_error(
+                    one.run(data_types, wait)
+                    for one, (_, _, data_types) in zip(passes, plans, strict=True)
                 )
             except asyncio.CancelledError:
                 # Interrupted: each exchange recorded its units as they stopped.
                 outcomes = [one.recorded for one in passes]
                 result.interrupted = "interrupted"
-            self._after_pass(store)
+            await store.run(self._after_pass, store)
+        finally:
+            store.close()
         for units in outcomes:
             result.units.extend(units)
         result.seconds = time.monotonic() - started
@@ -255,7 +263,12 @@ class Synchronizer:
 
 @dataclass
 class ExchangePass:
-    """One exchange's part of a pass: its lock, its breakers, its units."""
+    """One exchange's part of a pass: its lock, its breakers, its units.
+
+    Every database call goes through `store.run`. A database error ends the whole pass
+    (raised, never recorded against a unit or a breaker). A lock taken over by another run
+    stops this exchange's units at once: nothing more is written for it.
+    """
 
     store: Store
     run_id: str
@@ -268,60 +281,62 @@ class ExchangePass:
     holds: IpHolds | None = None
     #: the units recorded so far, in the order they finished
     recorded: list[UnitResult] = field(default_factory=list)
+    #: who took the lock over, once this run has lost it
+    lost: str | None = None
+    token: str = field(default_factory=lock.new_token)
+    _units: list[asyncio.Task[UnitResult]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.exchange.name
 
     async def run(self, data_types: list[DataType], wait: float) -> list[UnitResult]:
-        """Sync this exchange; whatever goes wrong here never stops the other exchanges."""
+        """Sync this exchange; whatever goes wrong here, except the database, never stops
+        the other exchanges."""
         try:
             return await self._run(data_types, wait)
         except asyncio.CancelledError:
-            done = {u.data_type for u in self.recorded}
-            for data_type in data_types:
-                if str(data_type) not in done:
-                    self._record(data_type, "interrupted", error="interrupted before it started")
+            await self._record_rest(data_types, "interrupted", "interrupted before it started")
+            raise
+        except DatabaseError:
             raise
         except Exception as exc:
             message = _one_line(exc, self.credentials, self.exchange.settings.timeout)
             log.error("%s failed: %s", self.name, message)
+            return await self._record_rest(data_types, "failed", message)
+
+    async def _record_rest(
+        self, data_types: list[DataType], status: str, error: str
+    ) -> list[UnitResult]:
+        """Record the units not recorded yet; return every unit's result."""
+        results = []
+        done = {u.data_type: u for u in self.recorded}
+        for data_type in data_types:
+            if str(data_type) in done:  # finished and recorded before
+                results.append(done[str(data_type)])
+                continue
             try:
-                done = {
-                    row[0]: UnitResult(self.name, row[0], row[1], row[2], row[3], row[4])
-                    for row in self.store.execute(
-                        "SELECT data_type, status, records, attempts, error FROM sync_runs "
-                        "WHERE run_id = ? AND exchange = ?",
-                        [self.run_id, self.name],
-                    )
-                }
-            except Exception:  # the database itself is failing
-                done = {}
-            results = []
-            for data_type in data_types:
-                if str(data_type) in done:  # finished and recorded before the failure
-                    results.append(done[str(data_type)])
-                    continue
-                try:
-                    results.append(self._record(data_type, "failed", error=message))
-                except Exception:  # the database itself is failing: report, do not record
-                    results.append(UnitResult(self.name, str(data_type), "failed", error=message))
-            return results
+                results.append(await self._record(data_type, status, error=error))
+            except DatabaseError:  # the pass ends with the database's error; do not mask it
+                results.append(UnitResult(self.name, str(data_type), status, error=error))
+        return results
 
     async def _run(self, data_types: list[DataType], wait: float) -> list[UnitResult]:
         """Lock the exchange, ask each unit's breaker, run the admitted units."""
         lease = self.exchange.settings.lock_lease
-        holder = await _acquire(self.store, self.name, self.run_id, lease, wait)
+        holder = await self._acquire(lease, wait)
         if holder is not None:
             reason = f"another run holds the lock: {holder.describe()}"
             log.warning("%s skipped: %s", self.name, reason)
-            return [self._record(t, "skipped", error=reason) for t in data_types]
-        renewer = asyncio.create_task(_keep_lock(self.store, self.name, self.run_id, lease))
+            return [await self._record(t, "skipped", error=reason) for t in data_types]
+        renewer = asyncio.create_task(self._keep_lock(lease))
         try:
             results: dict[DataType, UnitResult] = {}
             admitted = []
             for data_type in data_types:
-                admission = breaker.admit(self.store, self.name, data_type, self.run_id, lease)
+                admission = await self.store.run(
+                    breaker.admit, self.store, self.name, data_type, self.run_id, lease
+                )
                 if admission.allowed:
                     admitted.append(data_type)
                     if admission.probe:
@@ -329,17 +344,68 @@ class ExchangePass:
                 else:
                     status = "held" if admission.held else "skipped"
                     log.warning("%s %s %s: %s", self.name, data_type, status, admission.reason)
-                    results[data_type] = self._record(data_type, status, error=admission.reason)
+                    results[data_type] = await self._record(
+                        data_type, status, error=admission.reason
+                    )
             if admitted:
                 for unit in await self._run_units(admitted):
                     results[DataType(unit.data_type)] = unit
             return [results[t] for t in data_types]
         finally:
             renewer.cancel()
+            if self.store.broken is None:  # else the lease lapses, or the pid check frees it
+                try:
+                    await self.store.run(lock.release, self.store, self.name, self.token)
+                except Exception as exc:
+                    log.warning("%s: could not release the run lock: %s", self.name, exc)
+
+    async def _acquire(self, lease: float, wait: float) -> lock.Holder | None:
+        """Take the exchange's lock, polling for up to `wait` seconds while another run has it."""
+        deadline = time.monotonic() + wait
+        while True:
+            holder = await self.store.run(
+                lock.try_acquire, self.store, self.name, self.run_id, self.token, lease
+            )
+            if holder is None or time.monotonic() >= deadline:
+                return holder
+            await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    async def _keep_lock(self, lease: float) -> None:
+        """Renew the lock's lease while the exchange is being synced; stop the units the
+        moment the lock turns out to be taken over.
+
+        A renewal that fails (the database busy beyond its timeout) is tried again at the next
+        tick: the lease is three ticks long.
+        """
+        while True:
+            await asyncio.sleep(lease / 3)
             try:
-                lock.release(self.store, self.name, self.run_id)
-            except Exception as exc:  # the lease lapses by itself
-                log.warning("%s: could not release the run lock: %s", self.name, exc)
+                taken = await self.store.run(lock.renew, self.store, self.name, self.token, lease)
+            except Exception as exc:
+                log.warning("%s: could not renew the run lock, trying again: %s", self.name, exc)
+                continue
+            if taken is not None:
+                self._lose(taken)
+                return
+
+    def _lose(self, taken_by: str) -> None:
+        """The lock was taken over: stop every unit of this exchange now."""
+        if self.lost is not None:
+            return
+        self.lost = taken_by
+        log.error(
+            "%s: the run lock was taken over by %s; stopping this exchange's units, "
+            "nothing more is written for it",
+            self.name,
+            taken_by,
+        )
+        current = asyncio.current_task()
+        for task in self._units:
+            if task is not current:
+                task.cancel()
+
+    def _fence(self, store: Store) -> None:
+        lock.check(store, self.name, self.token)
 
     async def _run_units(self, data_types: list[DataType]) -> list[UnitResult]:
         profile = profile_for(self.exchange.ccxt_id)
@@ -361,7 +427,7 @@ class ExchangePass:
                 runnable.append(data_type)
             else:
                 log.warning("%s %s unsupported: %s", self.name, data_type, reason)
-                results.append(self._record(data_type, "unsupported", error=reason))
+                results.append(await self._record(data_type, "unsupported", error=reason))
         data_types = runnable
         try:
             if not data_types:
@@ -371,41 +437,49 @@ class ExchangePass:
                 await prepare_markets(
                     client, self.exchange, market_types, self.store, counter, clock
                 )
+            except DatabaseError:
+                raise
             except Exception as exc:
                 # Without markets no unit can run: each is recorded as failed with the cause.
                 message = _one_line(exc, self.credentials, self.exchange.settings.timeout)
                 status = "held" if isinstance(exc, HeldOff) else "failed"
                 log.error("%s: cannot load markets: %s", self.name, message)
                 return results + [
-                    self._record(t, status, started_at, attempts=counter.attempts, error=message)
+                    await self._record(
+                        t, status, started_at, attempts=counter.attempts, error=message
+                    )
                     for t in data_types
                 ]
             refresh = MarketRefresh(client, self.exchange, market_types, self.store, clock)
             now_ms = int(time.time() * 1000)
             shared: dict[str, Any] = {}  # work the units of this exchange share in this pass
-            contexts = [
-                UnitContext(
-                    exchange=self.exchange,
-                    client=client,
-                    store=self.store,
-                    profile=profile,
-                    market_types=market_types,
-                    run_id=self.run_id,
-                    now_ms=now_ms,
-                    clock=clock,
-                    refresh_markets=refresh,
-                    shared=shared,
-                )
-                for _ in data_types
-            ]
-            return results + list(
-                await asyncio.gather(
-                    *(
-                        self._run_unit(ctx, data_type)
-                        for ctx, data_type in zip(contexts, data_types, strict=True)
+            self._units = [
+                asyncio.create_task(
+                    self._run_unit(
+                        UnitContext(
+                            exchange=self.exchange,
+                            client=client,
+                            store=self.store,
+                            profile=profile,
+                            market_types=market_types,
+                            run_id=self.run_id,
+                            now_ms=now_ms,
+                            clock=clock,
+                            refresh_markets=refresh,
+                            shared=shared,
+                            fence=self._fence,
+                        ),
+                        data_type,
                     )
                 )
-            )
+                for data_type in data_types
+            ]
+            outcomes = await all_or_database_error(self._units)
+            stopped = {u.data_type: u for u in self.recorded}
+            return results + [
+                unit if unit is not None else stopped[str(data_type)]
+                for unit, data_type in zip(outcomes, data_types, strict=True)
+            ]
         finally:
             await client.close()
             if pacer is not None:
@@ -424,8 +498,13 @@ class ExchangePass:
                 progress, "reached", self.name, str(data_type), stream, position, start, end
             )
         try:
-            records = await STRATEGIES[data_type](ctx)
-        except asyncio.CancelledError:
+            try:
+                records = await STRATEGIES[data_type](ctx)
+            except sqlite3.Error as exc:  # a strategy that used the connection directly
+                raise self.store.error(exc) from None
+        except (asyncio.CancelledError, lock.LockLost) as exc:
+            if isinstance(exc, lock.LockLost):
+                self._lose(str(exc))
             reached = _date(min(ctx.positions.values())) if ctx.positions else None
             log.info(
                 "%s %s stopped: %d rows kept%s",
@@ -434,22 +513,24 @@ class ExchangePass:
                 ctx.written,
                 f", read up to {reached}" if reached else "",
             )
-            self._record(
+            unit = await self._record_stopped(
                 data_type,
-                "interrupted",
                 started_at,
                 records=ctx.written,
                 attempts=ctx.attempts.attempts,
-                error="interrupted; what was committed is kept",
                 seconds=time.monotonic() - started,
                 reached=reached,
                 warnings=ctx.warnings,
             )
+            if isinstance(exc, lock.LockLost):
+                return unit
             raise
+        except DatabaseError:
+            raise  # the database's trouble, not the exchange's: it ends the pass
         except NothingCovered as exc:
             # Nothing went wrong, but the unit cannot vouch for any history: not `ok`.
             log.warning("%s %s covers nothing: %s", self.name, data_type, exc)
-            return self._record(
+            return await self._record(
                 data_type,
                 "empty",
                 started_at,
@@ -464,7 +545,7 @@ class ExchangePass:
             # A unit stopped because another one met an IP ban was held off, not failed.
             status = "held" if isinstance(exc, HeldOff) else "failed"
             log.error("%s %s %s: %s", self.name, data_type, status, message)
-            return self._record(
+            return await self._record(
                 data_type,
                 status,
                 started_at,
@@ -482,7 +563,7 @@ class ExchangePass:
             ctx.attempts.attempts,
             seconds,
         )
-        return self._record(
+        return await self._record(
             data_type,
             "ok",
             started_at,
@@ -492,7 +573,24 @@ class ExchangePass:
             warnings=ctx.warnings,
         )
 
-    def _record(
+    async def _record_stopped(
+        self, data_type: DataType, started_at: str, **details: Any
+    ) -> UnitResult:
+        """Record a unit stopped part-way; when the database is what failed, only report it."""
+        error = (
+            f"stopped: the run lock was taken over by {self.lost}; what was committed before "
+            "is kept"
+            if self.lost
+            else "interrupted; what was committed is kept"
+        )
+        try:
+            return await self._record(data_type, "interrupted", started_at, error=error, **details)
+        except DatabaseError:
+            unit = UnitResult(self.name, str(data_type), "interrupted", error=error)
+            self.recorded.append(unit)
+            return unit
+
+    async def _record(
         self,
         data_type: DataType,
         status: str,
@@ -510,32 +608,37 @@ class ExchangePass:
         Held, skipped and interrupted units are not counted: none says anything new about
         the exchange. An interrupted probe hands its breaker back, ready to probe again.
         """
-        with self.store.transaction():
-            self.store.record_run(
-                run_id=self.run_id,
-                exchange=self.name,
-                data_type=str(data_type),
-                started_at=started_at or utc_now(),
-                finished_at=utc_now(),
-                status=status,
-                records=records,
-                attempts=attempts,
-                error=error,
-                warnings="\n".join(warnings) or None,
-            )
-            if status == "interrupted":
-                breaker.release_probe(self.store, self.name, str(data_type), self.run_id)
-            elif status not in ("skipped", "held"):
-                # unsupported and empty close a breaker like success: nothing to retry
-                breaker.record(
-                    self.store,
-                    self.name,
-                    str(data_type),
-                    status != "failed",
-                    error,
-                    self.exchange.settings,
+        finished_at = utc_now()
+
+        def write(store: Store) -> None:
+            with store.transaction():
+                store.record_run(
                     run_id=self.run_id,
+                    exchange=self.name,
+                    data_type=str(data_type),
+                    started_at=started_at or finished_at,
+                    finished_at=finished_at,
+                    status=status,
+                    records=records,
+                    attempts=attempts,
+                    error=error,
+                    warnings="\n".join(warnings) or None,
                 )
+                if status == "interrupted":
+                    breaker.release_probe(store, self.name, str(data_type), self.run_id)
+                elif status not in ("skipped", "held"):
+                    # unsupported and empty close a breaker like success: nothing to retry
+                    breaker.record(
+                        store,
+                        self.name,
+                        str(data_type),
+                        status != "failed",
+                        error,
+                        self.exchange.settings,
+                        run_id=self.run_id,
+                    )
+
+        await self.store.run(write, self.store)
         unit = UnitResult(
             self.name,
             str(data_type),
@@ -553,34 +656,31 @@ class ExchangePass:
         return unit
 
 
-async def _acquire(
-    store: Store, exchange: str, run_id: str, lease: float, wait: float
-) -> lock.Holder | None:
-    """Take the exchange's lock, polling for up to `wait` seconds while another run has it."""
-    deadline = time.monotonic() + wait
-    while True:
-        holder = lock.try_acquire(store, exchange, run_id, lease)
-        if holder is None or time.monotonic() >= deadline:
-            return holder
-        await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+async def all_or_database_error(work: Iterable[Awaitable[T]]) -> list[T | None]:
+    """Await every piece of work together and return their results in order.
 
-
-async def _keep_lock(store: Store, exchange: str, run_id: str, lease: float) -> None:
-    """Renew the lock's lease while the exchange is being synced.
-
-    A renewal that fails (the database busy beyond its timeout) is tried again at the next
-    tick: the lease is three ticks long.
+    The first DatabaseError (or any error that escaped) cancels the rest at once and is
+    raised: the database's trouble ends the pass. A piece cancelled on its own (a unit
+    stopped after its lock was taken over) gives None; a cancellation from outside cancels
+    every piece and propagates.
     """
-    while True:
-        await asyncio.sleep(lease / 3)
-        try:
-            held = lock.renew(store, exchange, run_id, lease)
-        except Exception as exc:
-            log.warning("%s: could not renew the run lock, trying again: %s", exchange, exc)
-            continue
-        if not held:
-            log.error("%s: the run lock lapsed and was taken over by another run", exchange)
-            return
+    tasks = [asyncio.ensure_future(w) for w in work]
+    if not tasks:
+        return []
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        if failed:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            raise failed[0].exception()  # type: ignore[misc]
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        raise
+    return [None if t.cancelled() else t.result() for t in tasks]
 
 
 def _quietly(progress: Progress, event: str, *args: Any) -> None:

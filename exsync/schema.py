@@ -1,19 +1,17 @@
-"""Every table exsync writes, in one place.
+"""Every table exsync writes, in one place: the declaration the store writes by.
 
-Tables are created when missing and gain new columns by `ALTER TABLE ... ADD COLUMN`
-(sqlite-utils' `add_column`), so an older database keeps its data when exsync is upgraded.
-Exchange timestamps are integer milliseconds (ccxt's unit); exsync's own bookkeeping times
-are ISO-8601 UTC strings, which sort and compare as text. Columns typed `Decimal` hold an
-amount exactly as the exchange wrote it, as text (`CAST(amount AS REAL)` or Python's
-`Decimal` to compute with it).
+The tables themselves are made and changed by the numbered steps in `migrations.py`; a test
+checks that a database built by those steps matches this declaration. Exchange timestamps
+are integer milliseconds (ccxt's unit); exsync's own bookkeeping times are ISO-8601 UTC
+strings, which sort and compare as text. Columns typed `Decimal` hold an amount exactly
+as the exchange wrote it, as text (`CAST(amount AS REAL)` or Python's `Decimal` to compute
+with it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-
-import sqlite_utils
 
 
 @dataclass(frozen=True)
@@ -259,6 +257,9 @@ TABLES: tuple[Table, ...] = (
             "last_error": str,
             "probe_run_id": str,
             "updated_at": str,
+            "clock": str,
+            "due_mono": float,
+            "probe_mono": float,
         },
         pk=("exchange", "data_type"),
         doc="Circuit breaker per unit: closed, open (skipped until next_probe_at), half_open.",
@@ -272,6 +273,12 @@ TABLES: tuple[Table, ...] = (
             "host": str,
             "acquired_at": str,
             "expires_at": str,
+            "token": str,
+            "process": str,
+            "renewed_at": str,
+            "clock": str,
+            "renewed_mono": float,
+            "lease": float,
         },
         pk=("exchange",),
         doc="Which run is syncing an exchange, on a lease renewed while it works.",
@@ -404,43 +411,13 @@ CASH_FLOW_TABLES: tuple[Table, ...] = (
     ),
 )
 
-TABLES = TABLES + CASH_FLOW_TABLES
+#: about the database itself; made and read by the upgrade steps (migrations.py)
+META = Table(
+    "meta",
+    {"key": str, "value": str},
+    pk=("key",),
+    doc="About the database itself: schema_version, upgrades, purpose (the demo's).",
+)
+
+TABLES = (*TABLES, *CASH_FLOW_TABLES, META)
 TABLES_BY_NAME = {t.name: t for t in TABLES}
-
-#: how a column's Python type is stored: amounts as the exchange's exact text
-_STORED_AS: dict[type, type] = {Decimal: str}
-
-
-def schema_is_current(db: sqlite_utils.Database) -> bool:
-    """Whether every table, column and index exists (a read: no lock beyond a snapshot)."""
-    for table in TABLES:
-        handle = db.table(table.name)
-        if not handle.exists():
-            return False
-        if set(table.columns) - set(handle.columns_dict):
-            return False
-        indexed = {tuple(index.columns) for index in handle.indexes}
-        if any(tuple(columns) not in indexed for columns in table.indexes):
-            return False
-    return True
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables, columns and indexes; never drops or rewrites data.
-
-    Call inside a write transaction taken up front (`BEGIN IMMEDIATE`): two processes
-    creating a fresh database at once then wait their turn instead of one failing at once.
-    """
-    with db.atomic():
-        for table in TABLES:
-            handle = db.table(table.name)
-            columns = {name: _STORED_AS.get(kind, kind) for name, kind in table.columns.items()}
-            if not handle.exists():
-                handle.create(columns, pk=list(table.pk) if len(table.pk) > 1 else table.pk[0])
-            else:
-                existing = set(handle.columns_dict)
-                for column, column_type in columns.items():
-                    if column not in existing:
-                        handle.add_column(column, column_type)
-            for columns in table.indexes:
-                handle.create_index(list(columns), if_not_exists=True)

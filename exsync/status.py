@@ -59,12 +59,10 @@ def unit_statuses(
     now = now or datetime.now(UTC)
     rows = {
         (r["exchange"], r["data_type"]): r
-        for r in store.db.query("SELECT * FROM sync_state ORDER BY exchange, data_type")
-    }
-    breakers = {
-        (r["exchange"], r["data_type"]): r for r in store.db.query("SELECT * FROM breakers")
+        for r in store.query("SELECT * FROM sync_state ORDER BY exchange, data_type")
     }
     coverage = symbol_coverage(store)
+    breakers = {(r["exchange"], r["data_type"]): r for r in store.query("SELECT * FROM breakers")}
     keys = list(rows)
     if config is not None:
         for exchange in config.exchanges.values():
@@ -135,7 +133,7 @@ def history(
         "SELECT run_id, exchange, data_type, started_at, finished_at, status, records, "
         f"attempts, error, warnings FROM sync_runs {clause} ORDER BY id DESC LIMIT ?"
     )
-    return list(store.db.query(sql, [*params, limit]))
+    return store.query(sql, [*params, limit])
 
 
 def _settings(config: Config | None, exchange: str) -> Settings:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from exsync.errors import DatabaseError
 from exsync.housekeeping import PRUNABLE, cutoff_text, database_stats, prune
 from exsync.schema import TABLES
 from exsync.status import history, unit_statuses
@@ -130,7 +131,7 @@ def test_prune_is_one_transaction(store: Store, monkeypatch: pytest.MonkeyPatch)
         return real_execute(sql, params)
 
     monkeypatch.setattr(store, "execute", fail_on_snapshots)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(DatabaseError, match="disk I/O error"):
         prune(store, 30 * 86400, now=NOW)
     monkeypatch.undo()
     assert len(remaining(store, "SELECT id FROM sync_runs")) == 2  # rolled back

@@ -161,7 +161,8 @@ def test_lock_held_elsewhere_lapses_after_its_lease_and_wait_waits(
     expires = datetime.now(UTC) + timedelta(seconds=2)
     with Store(db) as store, store.transaction():
         store.execute(
-            "INSERT INTO locks VALUES ('bybit', 'other-run', 1, ?, ?, ?)",
+            "INSERT INTO locks (exchange, run_id, pid, host, acquired_at, expires_at) "
+            "VALUES ('bybit', 'other-run', 1, ?, ?, ?)",
             ["another-host", datetime.now(UTC).isoformat(), expires.isoformat()],
         )
     busy = run("sync", "-c", config)

@@ -68,7 +68,7 @@ async def sync(ctx: UnitContext) -> int:
     pending.add("balances", rows)
     columns = ("exchange", "run_id", "wallet", "asset", "free", "used", "total")
     pending.add("balance_snapshots", [{k: r[k] for k in columns} | {"taken_at": now} for r in rows])
-    pending.flush(finish)
+    await pending.commit(finish)
     return len(rows)
 
 

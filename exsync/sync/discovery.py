@@ -218,7 +218,7 @@ async def plan(ctx: UnitContext, kind: str, seen: dict[str, str] | None = None) 
         if base in evidence.assets:
             candidates.setdefault(symbol, (f"{base} {evidence.assets[base]}", False))
 
-    rows = list(ctx.store.db.query("SELECT * FROM history_symbols WHERE exchange = ?", [ctx.name]))
+    rows = ctx.store.query("SELECT * FROM history_symbols WHERE exchange = ?", [ctx.name])
     prior = {r["symbol"]: r for r in rows if r["kind"] == kind}
     active = {r["symbol"] for r in rows if r["active"]}
     recheck_before = utc_now_minus(RECHECK_SECONDS)

@@ -126,14 +126,14 @@ async def walk_history(
             timestamp=timestamp,
             settled=settled,
         )
-    cursor = ctx.store.get_cursor(ctx.name, stream)
+    cursor = await ctx.cursor(stream)
     reread_due = False
     if cursor is None:
         start = wanted
         reread_due = True  # a first backfill reads everything: it counts as a deep read
     else:
         start = max(0, cursor - int(settings.overlap * 1000))
-        last = ctx.store.get_reread(ctx.name, stream)
+        last = await ctx.store.run(ctx.store.get_reread, ctx.name, stream)
         if settings.reread > 0 and (
             last is None
             or not 0 <= ctx.now_ms - last < settings.reread_every * 1000  # due, or clock stepped
@@ -179,7 +179,7 @@ async def walk_history(
                 seen = max([seen, *(t for t in (timestamp(item) for item in page) if t)])
                 # Rows of a window still being read may commit before its cursor moves: they
                 # are upserts, so a pass that re-reads them never duplicates them.
-                pending.flush_if_due()
+                await pending.commit_if_due()
         # Some exchanges filter windows by creation time while rows carry later update
         # times: a window never vouches for anything after its own end.
         finished[index] = min(seen, window_end)
@@ -197,9 +197,9 @@ async def walk_history(
             pending.move_cursor(ctx.name, stream, max(newest, floor, start), reached)
             committable += 1
         if moved:
-            pending.flush()  # the end of a time window: its rows and the cursor, together
+            await pending.commit()  # the end of a time window: its rows and the cursor, together
         else:
-            pending.flush_if_due()
+            await pending.commit_if_due()
 
     try:
         await together(*(read_window(i, start_, end) for i, (start_, end) in enumerate(bounds)))
@@ -293,7 +293,7 @@ async def walk_sources(ctx: UnitContext, kind: str, table: str, to_row: RowBuild
         )
 
     await together(*(walk(*stream) for stream in source_streams(ctx, kind)))
-    pending.flush()
+    await pending.commit()
     return pending.written
 
 

@@ -89,7 +89,7 @@ async def walk_ids(
         position = min((i for i, done in recent if not done), default=first)
         newest = max((t for t in map(timestamp, page) if t), default=ctx.now_ms)
         pending.move_cursor(ctx.name, stream, position, reached=newest, unit="id")
-        pending.flush_if_due()
+        await pending.commit_if_due()
         if len(page) < limit:
             break
         if jump_before is not None and newest < jump_before:

@@ -37,7 +37,7 @@ async def _sync_series(ctx: UnitContext, symbol: str, timeframe: str) -> int:
     stream = f"ohlcv:{symbol}:{timeframe}"
     step = int(ctx.client.parse_timeframe(timeframe) * 1000)
     limit = ctx.profile.page("ohlcv", 500)
-    cursor = ctx.store.get_cursor(ctx.name, stream)
+    cursor = await ctx.cursor(stream)
     since = (
         cursor if cursor is not None else parse_since(ctx.exchange.settings.ohlcv_since, ctx.now_ms)
     )
@@ -68,7 +68,7 @@ async def _sync_series(ctx: UnitContext, symbol: str, timeframe: str) -> int:
         # The newest candle may still be forming: the cursor stays on it so the next pass
         # rewrites it.
         pending.move_cursor(ctx.name, stream, last)
-        pending.flush()
+        await pending.commit()
         if len(candles) < limit or last + step > ctx.now_ms:
             break
         since = last + step

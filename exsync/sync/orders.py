@@ -64,9 +64,9 @@ async def sync(ctx: UnitContext) -> int:
     current = {(o["symbol"], str(o["id"])) for o in open_orders} | seen
     vanished = [
         (symbol, order_id)
-        for symbol, order_id in ctx.store.execute(
+        for symbol, order_id in await ctx.fetch(
             "SELECT symbol, id FROM orders WHERE exchange = ? AND status = 'open'", [ctx.name]
-        ).fetchall()
+        )
         if (symbol, order_id) not in current
     ]
     # Orders left 'unknown' by earlier passes are asked about again for a while: their
@@ -74,11 +74,11 @@ async def sync(ctx: UnitContext) -> int:
     since = utc_now_minus(RECHECK_SECONDS)
     unknown = [
         (symbol, order_id)
-        for symbol, order_id in ctx.store.execute(
+        for symbol, order_id in await ctx.fetch(
             "SELECT symbol, id FROM orders WHERE exchange = ? AND status = 'unknown' "
             "AND synced_at >= ? ORDER BY synced_at DESC",
             [ctx.name, since],
-        ).fetchall()
+        )
         if (symbol, order_id) not in current
     ]
     asked = (vanished + unknown)[:LOOKUPS_PER_PASS]
@@ -102,7 +102,7 @@ async def sync(ctx: UnitContext) -> int:
                 [utc_now(), ctx.name, symbol, order_id],
             )
 
-    pending.flush(finish)
+    await pending.commit(finish)
     if not covered:
         raise NothingCovered(NOTHING_COVERED)
     return pending.written

@@ -66,5 +66,5 @@ async def sync(ctx: UnitContext) -> int:
 
     pending = ctx.pending()
     pending.add("positions", rows)
-    pending.flush(finish)
+    await pending.commit(finish)
     return len(rows)

@@ -71,5 +71,5 @@ async def sync(ctx: UnitContext) -> int:
 
     pending = ctx.pending()
     pending.add("tickers", rows)
-    pending.flush(finish)
+    await pending.commit(finish)
     return len(rows)

@@ -22,7 +22,7 @@ async def sync(ctx: UnitContext) -> int:
         to_row=lambda trade: _trade_row(ctx, trade),
         timestamp=lambda trade: trade.get("timestamp"),
     )
-    pending.flush()
+    await pending.commit()
     if not covered:
         raise NothingCovered(NOTHING_COVERED)
     return pending.written

@@ -2,6 +2,8 @@
 
 `UnitContext` is what every data type module receives; `Pending` holds rows and cursor moves
 until they commit together, so the cursor never moves past rows that are not stored.
+Database work is awaited (`await pending.commit()`, `await ctx.cursor(stream)`): it runs on
+the store's thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -81,6 +83,9 @@ class UnitContext:
     positions: dict[str, int] = field(default_factory=dict)
     #: stream -> the time (ms) this pass started reading it from
     starts: dict[str, int] = field(default_factory=dict)
+    #: runs first in every transaction of the unit; raises when the unit may no longer write
+    #: (its exchange's run lock was taken over)
+    fence: Callable[[Store], None] | None = None
     #: what the operator should know although the unit succeeded (one line each)
     warnings: list[str] = field(default_factory=list)
     #: re-measures the clock offset when the exchange rejects a request's timestamp
@@ -106,6 +111,14 @@ class UnitContext:
     def pending(self) -> Pending:
         """A batch of writes for this unit; what it commits counts in `written`."""
         return Pending(self.store, self)
+
+    async def cursor(self, stream: str) -> int | None:
+        """Where a stream of this exchange resumes (ms), or None before its first pass."""
+        return await self.store.run(self.store.get_cursor, self.name, stream)
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query, read on the store's thread."""
+        return await self.store.run(self.store.fetchall, sql, params)
 
     def reached(self, stream: str, position: int) -> None:
         """Record how far a history stream has been read and committed (progress display)."""
@@ -244,38 +257,59 @@ class Pending:
             return False
         return self.size() >= FLUSH_ROWS or time.monotonic() - self.flushed_at >= COMMIT_SECONDS
 
-    def flush_if_due(self) -> None:
+    async def commit_if_due(self) -> None:
         """Commit when `due()`; called after every page of a backfill."""
         if self.due():
-            self.flush()
+            await self.commit()
 
-    def flush(self, finish: Callable[[Store], None] | None = None) -> None:
-        """Commit the pending rows, cursor moves and `finish` in one transaction."""
+    async def commit(self, finish: Callable[[Store], None] | None = None) -> None:
+        """Commit the pending rows, cursor moves and `finish` in one transaction.
+
+        The rows are handed over at once, so the unit may go on reading while they are
+        written on the store's thread.
+        """
         self.flushed_at = time.monotonic()
         if not self.rows and not self.cursors and not self.rereads and finish is None:
             return
+        rows, cursors, reached = dict(self.rows), dict(self.cursors), dict(self.reached)
+        rereads = dict(self.rereads)
+        self.rows = defaultdict(list)
+        self.cursors.clear()
+        self.reached.clear()
+        self.rereads.clear()
+        await self.store.run(self._write, rows, cursors, reached, rereads, finish)
+
+    def _write(
+        self,
+        rows: dict[str, list[dict[str, Any]]],
+        cursors: dict[tuple[str, str], tuple[int, str | None]],
+        reached: dict[str, int],
+        rereads: dict[tuple[str, str], int],
+        finish: Callable[[Store], None] | None,
+    ) -> None:
+        # Runs on the store's thread. The counts are kept here, not by the awaiting caller,
+        # so that a unit interrupted while its commit runs still reports what it kept.
         written = 0
+        fence = self.unit.fence if self.unit is not None else None
         with self.store.transaction():
-            for table, rows in self.rows.items():
+            if fence is not None:
+                fence(self.store)
+            for table, batch in rows.items():
                 # Rows repeated across overlapping pages are upserted in arrival order, so
                 # the later (newer) one wins.
-                count = self.store.upsert(table, rows)
+                count = self.store.upsert(table, batch)
                 written += 0 if table in BOOKKEEPING else count
-            for (exchange, stream), (position, unit) in self.cursors.items():
+            for (exchange, stream), (position, unit) in cursors.items():
                 self.store.set_cursor(exchange, stream, position, unit)
-            for (exchange, stream), at in self.rereads.items():
+            for (exchange, stream), at in rereads.items():
                 self.store.set_reread(exchange, stream, at)
             if finish is not None:
                 finish(self.store)
         self.written += written
         if self.unit is not None:
             self.unit.written += written
-            for stream, reached in self.reached.items():
-                self.unit.reached(stream, reached)
-        self.rows.clear()
-        self.cursors.clear()
-        self.reached.clear()
-        self.rereads.clear()
+            for stream, position in reached.items():
+                self.unit.reached(stream, position)
 
 
 def per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:

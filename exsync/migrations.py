@@ -1,0 +1,336 @@
+"""Numbered schema steps, and the one transaction that applies them.
+
+A database stores its schema version in `meta`. Opening it for writing applies every step
+above that version, in order, in one `BEGIN IMMEDIATE` transaction: an upgrade is all done
+or not at all, and a second process opening the same database waits for it like for any
+other write. A database written by a newer exsync is refused. A fresh database is built by
+the same steps, so a new install and an upgraded one cannot differ.
+
+A step is explicit SQL: a new column, a renamed one (`ALTER TABLE ... RENAME COLUMN`), a
+changed primary key (`rebuild()`), never a guess from comparing names. Steps use SQL that
+PostgreSQL understands too wherever a portable form exists; SQLite's catalogue is read in
+`tables()` and `columns()` only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from exsync.clock import iso, now
+from exsync.schema import TABLES
+
+
+class SchemaError(Exception):
+    """The database's schema is not one this exsync can use or upgrade."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One schema change: the version it brings the database to, and how."""
+
+    version: int
+    does: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+# The schema as exsync created it before versions were stored (version 1). Frozen: later
+# changes are steps below, never edits here.
+_V1 = {
+    "balances": (
+        "exchange TEXT, wallet TEXT, asset TEXT, free REAL, used REAL, total REAL, run_id "
+        "TEXT, synced_at TEXT, PRIMARY KEY (exchange, wallet, asset)"
+    ),
+    "balance_snapshots": (
+        "exchange TEXT, run_id TEXT, wallet TEXT, asset TEXT, free REAL, used REAL, total "
+        "REAL, taken_at TEXT, PRIMARY KEY (exchange, run_id, wallet, asset)"
+    ),
+    "positions": (
+        "exchange TEXT, symbol TEXT, side TEXT, status TEXT, contracts REAL, contract_size "
+        "REAL, entry_price REAL, mark_price REAL, notional REAL, leverage REAL, "
+        "unrealized_pnl REAL, liquidation_price REAL, margin_mode TEXT, timestamp INTEGER, "
+        "synced_at TEXT, closed_at TEXT, raw TEXT, PRIMARY KEY (exchange, symbol, side)"
+    ),
+    "orders": (
+        "exchange TEXT, id TEXT, client_order_id TEXT, symbol TEXT, type TEXT, side TEXT, "
+        "price REAL, average REAL, amount REAL, filled REAL, remaining REAL, cost REAL, "
+        "status TEXT, fee_cost REAL, fee_currency TEXT, timestamp INTEGER, updated INTEGER, "
+        "synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, symbol, id)"
+    ),
+    "trades": (
+        "exchange TEXT, id TEXT, order_id TEXT, symbol TEXT, side TEXT, taker_or_maker TEXT, "
+        "price REAL, amount REAL, cost REAL, fee_cost REAL, fee_currency TEXT, fee_rate REAL, "
+        "timestamp INTEGER, exec_type TEXT, raw TEXT, PRIMARY KEY (exchange, symbol, id)"
+    ),
+    "tickers": (
+        "exchange TEXT, symbol TEXT, last REAL, bid REAL, ask REAL, high REAL, low REAL, "
+        "base_volume REAL, quote_volume REAL, percentage REAL, timestamp INTEGER, synced_at "
+        "TEXT, raw TEXT, PRIMARY KEY (exchange, symbol)"
+    ),
+    "ohlcv": (
+        "exchange TEXT, symbol TEXT, timeframe TEXT, timestamp INTEGER, open REAL, high REAL, "
+        "low REAL, close REAL, volume REAL, PRIMARY KEY (exchange, symbol, timeframe, "
+        "timestamp)"
+    ),
+    "cursors": (
+        "exchange TEXT, stream TEXT, position INTEGER, updated_at TEXT, reread_at INTEGER, "
+        "unit TEXT, PRIMARY KEY (exchange, stream)"
+    ),
+    "history_symbols": (
+        "exchange TEXT, kind TEXT, symbol TEXT, market_type TEXT, reason TEXT, first_checked "
+        "TEXT, last_checked TEXT, rows INTEGER, active INTEGER, balances TEXT, PRIMARY KEY "
+        "(exchange, kind, symbol)"
+    ),
+    "sync_runs": (
+        "id INTEGER PRIMARY KEY, run_id TEXT, exchange TEXT, data_type TEXT, started_at TEXT, "
+        "finished_at TEXT, status TEXT, records INTEGER, attempts INTEGER, error TEXT, "
+        "warnings TEXT"
+    ),
+    "sync_state": (
+        "exchange TEXT, data_type TEXT, last_run_id TEXT, last_status TEXT, last_finished_at "
+        "TEXT, last_records INTEGER, last_attempts INTEGER, last_error TEXT, last_success_at "
+        "TEXT, last_success_records INTEGER, last_warnings TEXT, PRIMARY KEY (exchange, "
+        "data_type)"
+    ),
+    "breakers": (
+        "exchange TEXT, data_type TEXT, state TEXT, failures INTEGER, opened_at TEXT, "
+        "next_probe_at TEXT, cooldown REAL, last_error TEXT, probe_run_id TEXT, updated_at "
+        "TEXT, PRIMARY KEY (exchange, data_type)"
+    ),
+    "locks": (
+        "exchange TEXT PRIMARY KEY, run_id TEXT, pid INTEGER, host TEXT, acquired_at TEXT, "
+        "expires_at TEXT"
+    ),
+    "markets": (
+        "exchange TEXT PRIMARY KEY, ccxt_id TEXT, fingerprint TEXT, fetched_at TEXT, markets "
+        "TEXT, currencies TEXT"
+    ),
+    "deposits": (
+        "exchange TEXT, source TEXT, id TEXT, asset TEXT, amount TEXT, network TEXT, address "
+        "TEXT, tag TEXT, txid TEXT, fee TEXT, fee_asset TEXT, status TEXT, internal INTEGER, "
+        "timestamp INTEGER, updated INTEGER, synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, "
+        "source, id)"
+    ),
+    "withdrawals": (
+        "exchange TEXT, source TEXT, id TEXT, asset TEXT, amount TEXT, network TEXT, address "
+        "TEXT, tag TEXT, txid TEXT, fee TEXT, fee_asset TEXT, status TEXT, internal INTEGER, "
+        "timestamp INTEGER, updated INTEGER, synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, "
+        "source, id)"
+    ),
+    "transfers": (
+        "exchange TEXT, id TEXT, source TEXT, asset TEXT, amount TEXT, from_account TEXT, "
+        "to_account TEXT, from_member TEXT, to_member TEXT, status TEXT, timestamp INTEGER, "
+        "synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, id)"
+    ),
+    "ledger": (
+        "exchange TEXT, id TEXT, type TEXT, kind TEXT, asset TEXT, symbol TEXT, amount TEXT, "
+        "fee TEXT, funding TEXT, balance TEXT, reference TEXT, timestamp INTEGER, raw TEXT, "
+        "PRIMARY KEY (exchange, id, type)"
+    ),
+    "closed_positions": (
+        "exchange TEXT, symbol TEXT, order_id TEXT, timestamp INTEGER, side TEXT, closed_size "
+        "TEXT, entry_price TEXT, exit_price TEXT, entry_value TEXT, exit_value TEXT, "
+        "realized_pnl TEXT, open_fee TEXT, close_fee TEXT, leverage TEXT, exec_type TEXT, "
+        "fills INTEGER, updated INTEGER, raw TEXT, PRIMARY KEY (exchange, symbol, order_id, "
+        "timestamp)"
+    ),
+}
+_V1_INDEXES = {
+    "balance_snapshots": [("exchange", "taken_at")],
+    "positions": [("exchange", "status")],
+    "orders": [("exchange", "status"), ("exchange", "updated")],
+    "trades": [("exchange", "symbol", "timestamp"), ("exchange", "timestamp")],
+    "sync_runs": [("exchange", "data_type", "id"), ("finished_at",), ("run_id",)],
+    "deposits": [("exchange", "status"), ("exchange", "timestamp")],
+    "withdrawals": [("exchange", "status"), ("exchange", "timestamp")],
+    "transfers": [("exchange", "timestamp")],
+    "ledger": [("exchange", "timestamp"), ("exchange", "type")],
+    "closed_positions": [("exchange", "symbol", "timestamp"), ("exchange", "timestamp")],
+}
+#: A database holding these tables but no version was made by exsync before versions.
+_FIRST_TABLES = {"sync_runs", "cursors", "locks"}
+
+
+def _baseline(conn: sqlite3.Connection) -> None:
+    """Version 1: create every table, or adopt a database made before versions were stored.
+
+    Such a database may predate a column (added here) or a primary key (the table is
+    rebuilt on the new key, keeping every row).
+    """
+    existing = tables(conn)
+    for name, body in _V1.items():
+        if name not in existing:
+            conn.execute(f"CREATE TABLE {name} ({body})")
+        else:
+            wanted, key = _shape(conn, body)
+            have = dict(columns(conn, name))
+            if primary_key(conn, name) != key:
+                rebuild(conn, name, body, {c: c for c, _ in wanted if c in have})
+            else:
+                for column, kind in wanted:
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
+        for index in _V1_INDEXES.get(name, []):
+            create_index(conn, name, index)
+
+
+def _identified_locks(conn: sqlite3.Connection) -> None:
+    """Version 2: a lock names its holder by a random token and the exact process, and
+    leases, cool-downs and probes are also measured on the boot clock."""
+    for column, kind in (
+        ("token", "TEXT"),
+        ("process", "TEXT"),
+        ("renewed_at", "TEXT"),
+        ("clock", "TEXT"),
+        ("renewed_mono", "REAL"),
+        ("lease", "REAL"),
+    ):
+        conn.execute(f"ALTER TABLE locks ADD COLUMN {column} {kind}")
+    for column, kind in (("clock", "TEXT"), ("due_mono", "REAL"), ("probe_mono", "REAL")):
+        conn.execute(f"ALTER TABLE breakers ADD COLUMN {column} {kind}")
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "every table (adopting a database made before versions were stored)", _baseline),
+    Step(2, "locks identified by token and process; boot-clock leases", _identified_locks),
+)
+LATEST = STEPS[-1].version
+
+
+def upgrade(conn: sqlite3.Connection, steps: Sequence[Step] = STEPS) -> tuple[int, int]:
+    """Apply the steps above the database's version in one transaction.
+
+    Returns (version found, version now); 0 found means a fresh or unversioned database.
+    Raises SchemaError for a database of a newer exsync or one that is not exsync's.
+    The caller's busy timeout applies to `BEGIN IMMEDIATE`.
+    """
+    latest = steps[-1].version
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = read_version(conn)
+        if found > latest:
+            raise SchemaError(
+                f"written by a newer exsync (schema version {found}; this exsync knows up to "
+                f"{latest}): upgrade exsync, or point it at another database"
+            )
+        if found < latest:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            for step in steps:
+                if step.version > found:
+                    step.apply(conn)
+            set_meta(conn, "schema_version", str(latest))
+            set_meta(conn, f"upgraded_to_{latest}_at", iso(now().wall))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return found, latest
+
+
+def read_version(conn: sqlite3.Connection) -> int:
+    """The stored schema version; 0 for a fresh database or one made before versions."""
+    existing = tables(conn)
+    if "meta" in existing:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            try:
+                return int(row[0])
+            except ValueError:
+                raise SchemaError(f"unreadable schema version {row[0]!r}") from None
+    if existing and not existing & _FIRST_TABLES:
+        shown = ", ".join(sorted(existing)[:5])
+        raise SchemaError(f"not an exsync database (it holds other tables: {shown})")
+    return 0
+
+
+def verify(conn: sqlite3.Connection) -> None:
+    """Raise SchemaError unless every declared table has its columns and primary key.
+
+    Catches a schema change made without its step, and a database altered by hand, with
+    one line instead of a failure in every unit.
+    """
+    existing = tables(conn)
+    for table in TABLES:
+        if table.name not in existing:
+            raise SchemaError(f"table {table.name} is missing")
+        have = {c for c, _ in columns(conn, table.name)}
+        missing = [c for c in table.columns if c not in have]
+        if missing:
+            raise SchemaError(f"table {table.name} lacks column(s) {', '.join(missing)}")
+        if primary_key(conn, table.name) != table.pk:
+            raise SchemaError(
+                f"table {table.name} has primary key ({', '.join(primary_key(conn, table.name))}),"
+                f" not ({', '.join(table.pk)})"
+            )
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """A value from `meta`, or None (also before the table exists)."""
+    if "meta" not in tables(conn):
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Store a value in `meta` (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def rebuild(conn: sqlite3.Connection, name: str, body: str, copy: dict[str, str]) -> None:
+    """Recreate a table with a new definition (e.g. another primary key), copying rows.
+
+    `copy` maps each new column to an expression over the old table's columns. A row that
+    would collide under the new key makes the upgrade fail whole instead of dropping it.
+    """
+    conn.execute(f"ALTER TABLE {name} RENAME TO {name}__old")
+    conn.execute(f"CREATE TABLE {name} ({body})")
+    if copy:
+        conn.execute(
+            f"INSERT INTO {name} ({', '.join(copy)}) "
+            f"SELECT {', '.join(copy.values())} FROM {name}__old"
+        )
+    conn.execute(f"DROP TABLE {name}__old")
+
+
+def create_index(conn: sqlite3.Connection, table: str, index: Sequence[str]) -> None:
+    """An index named as exsync has always named them."""
+    name = f"idx_{table}_{'_'.join(index)}"
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(index)})")
+
+
+def tables(conn: sqlite3.Connection) -> set[str]:
+    """The names of the database's tables."""
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    return {r[0] for r in rows}
+
+
+def columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, int]]:
+    """(column, position in the primary key or 0) of a table, in order."""
+    return [(r[1], r[5]) for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def primary_key(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
+    """A table's primary key columns, in key order."""
+    return tuple(c for c, p in sorted(columns(conn, table), key=lambda x: x[1]) if p)
+
+
+def _shape(conn: sqlite3.Connection, body: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """(column, type) pairs and the key columns of a table definition, read by SQLite itself."""
+    conn.execute(f"CREATE TEMP TABLE shape__ ({body})")
+    try:
+        info = list(conn.execute("PRAGMA temp.table_info(shape__)"))
+    finally:
+        conn.execute("DROP TABLE temp.shape__")
+    key = tuple(r[1] for r in sorted(info, key=lambda r: r[5]) if r[5])
+    return [(r[1], r[2]) for r in info], key

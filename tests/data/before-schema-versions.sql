@@ -1,0 +1,283 @@
+-- A mirror as exsync wrote it before it stored a schema version (one small pass over the
+-- simulator; raw payloads emptied, the markets cache left out). Upgrade tests start from it.
+BEGIN TRANSACTION;
+CREATE TABLE "balance_snapshots" (
+   "exchange" TEXT,
+   "run_id" TEXT,
+   "wallet" TEXT,
+   "asset" TEXT,
+   "free" REAL,
+   "used" REAL,
+   "total" REAL,
+   "taken_at" TEXT,
+   PRIMARY KEY ("exchange", "run_id", "wallet", "asset")
+);
+INSERT INTO "balance_snapshots" VALUES('bybit','20261129T104551Z-ce8497','unified','BTC',0.75,0.0,0.75,'2026-11-29T10:45:51.716+00:00');
+INSERT INTO "balance_snapshots" VALUES('bybit','20261129T104551Z-ce8497','unified','ETH',3.94078,0.25922,4.2,'2026-11-29T10:45:51.716+00:00');
+INSERT INTO "balance_snapshots" VALUES('bybit','20261129T104551Z-ce8497','unified','SOL',120.0,0.0,120.0,'2026-11-29T10:45:51.716+00:00');
+INSERT INTO "balance_snapshots" VALUES('bybit','20261129T104551Z-ce8497','unified','USDT',15026.17798228,9973.82201772,25000.0,'2026-11-29T10:45:51.716+00:00');
+CREATE TABLE "balances" (
+   "exchange" TEXT,
+   "wallet" TEXT,
+   "asset" TEXT,
+   "free" REAL,
+   "used" REAL,
+   "total" REAL,
+   "run_id" TEXT,
+   "synced_at" TEXT,
+   PRIMARY KEY ("exchange", "wallet", "asset")
+);
+INSERT INTO "balances" VALUES('bybit','unified','BTC',0.75,0.0,0.75,'20261129T104551Z-ce8497','2026-11-29T10:45:51.716+00:00');
+INSERT INTO "balances" VALUES('bybit','unified','ETH',3.94078,0.25922,4.2,'20261129T104551Z-ce8497','2026-11-29T10:45:51.716+00:00');
+INSERT INTO "balances" VALUES('bybit','unified','SOL',120.0,0.0,120.0,'20261129T104551Z-ce8497','2026-11-29T10:45:51.716+00:00');
+INSERT INTO "balances" VALUES('bybit','unified','USDT',15026.17798228,9973.82201772,25000.0,'20261129T104551Z-ce8497','2026-11-29T10:45:51.716+00:00');
+CREATE TABLE "breakers" (
+   "exchange" TEXT,
+   "data_type" TEXT,
+   "state" TEXT,
+   "failures" INTEGER,
+   "opened_at" TEXT,
+   "next_probe_at" TEXT,
+   "cooldown" REAL,
+   "last_error" TEXT,
+   "probe_run_id" TEXT,
+   "updated_at" TEXT,
+   PRIMARY KEY ("exchange", "data_type")
+);
+CREATE TABLE "cursors" (
+   "exchange" TEXT,
+   "stream" TEXT,
+   "position" INTEGER,
+   "updated_at" TEXT,
+   PRIMARY KEY ("exchange", "stream")
+);
+INSERT INTO "cursors" VALUES('bybit','ohlcv:BTC/USDT:1h',1795946400000,'2026-11-29T10:45:51.837+00:00');
+INSERT INTO "cursors" VALUES('bybit','trades:spot',1795936182092,'2026-11-29T10:45:51.867+00:00');
+INSERT INTO "cursors" VALUES('bybit','trades:linear',1795890434897,'2026-11-29T10:45:51.893+00:00');
+INSERT INTO "cursors" VALUES('bybit','orders:spot',1795936182092,'2026-11-29T10:45:51.914+00:00');
+INSERT INTO "cursors" VALUES('bybit','orders:linear',1795890434897,'2026-11-29T10:45:51.938+00:00');
+CREATE TABLE "locks" (
+   "exchange" TEXT PRIMARY KEY,
+   "run_id" TEXT,
+   "pid" INTEGER,
+   "host" TEXT,
+   "acquired_at" TEXT,
+   "expires_at" TEXT
+);
+CREATE TABLE "markets" (
+   "exchange" TEXT PRIMARY KEY,
+   "ccxt_id" TEXT,
+   "fingerprint" TEXT,
+   "fetched_at" TEXT,
+   "markets" TEXT,
+   "currencies" TEXT
+);
+CREATE TABLE "ohlcv" (
+   "exchange" TEXT,
+   "symbol" TEXT,
+   "timeframe" TEXT,
+   "timestamp" INTEGER,
+   "open" REAL,
+   "high" REAL,
+   "low" REAL,
+   "close" REAL,
+   "volume" REAL,
+   PRIMARY KEY ("exchange", "symbol", "timeframe", "timestamp")
+);
+INSERT INTO "ohlcv" VALUES('bybit','BTC/USDT','1h',1795939200000,61906.6,62848.59,61738.08,62664.53,10.961638);
+INSERT INTO "ohlcv" VALUES('bybit','BTC/USDT','1h',1795942800000,62664.53,62853.48,62240.28,62374.23,26.952668);
+INSERT INTO "ohlcv" VALUES('bybit','BTC/USDT','1h',1795946400000,62374.23,62484.4,61471.86,61513.54,11.726461);
+CREATE TABLE "orders" (
+   "exchange" TEXT,
+   "id" TEXT,
+   "client_order_id" TEXT,
+   "symbol" TEXT,
+   "type" TEXT,
+   "side" TEXT,
+   "price" REAL,
+   "average" REAL,
+   "amount" REAL,
+   "filled" REAL,
+   "remaining" REAL,
+   "cost" REAL,
+   "status" TEXT,
+   "fee_cost" REAL,
+   "fee_currency" TEXT,
+   "timestamp" INTEGER,
+   "updated" INTEGER,
+   "synced_at" TEXT,
+   "raw" TEXT,
+   PRIMARY KEY ("exchange", "symbol", "id")
+);
+INSERT INTO "orders" VALUES('bybit','9562314696478786437',NULL,'ETH/USDT','limit','buy',3229.42,NULL,0.40956,0.0,0.40956,0.0,'open',NULL,NULL,1795706073271,1795706073271,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','3232974923095788279',NULL,'ETH/USDT','limit','buy',3156.71,NULL,0.16107,0.0,0.16107,0.0,'open',NULL,NULL,1795804918534,1795804918534,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','9642027097594154835',NULL,'ETH/USDT','limit','sell',3575.2,NULL,0.25922,0.0,0.25922,0.0,'open',NULL,NULL,1795909398209,1795909398209,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','3028513019545876358',NULL,'BTC/USDT','limit','buy',56676.91,NULL,0.028902,0.0,0.028902,0.0,'open',NULL,NULL,1795918609898,1795918609898,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','6528339663817192843',NULL,'ETH/USDT','limit','buy',3187.87,NULL,0.078,0.0,0.078,0.0,'open',NULL,NULL,1795948576843,1795948576843,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','73cdc37b-c4c7-4dd5-8de8-c3976d232252',NULL,'BTC/USDT:USDT','limit','sell',62769.7,NULL,0.031,0.0,0.031,0.0,'open',NULL,NULL,1795771755219,1795771755219,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','28c4263e-0da0-4832-ba4d-2bcbead2eb4a',NULL,'BTC/USDT:USDT','limit','sell',64779.7,NULL,0.004,0.0,0.004,0.0,'open',NULL,NULL,1795834684395,1795834684395,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','6ee04917-d97b-4f00-8211-116af6a614b2',NULL,'SOL/USDT:USDT','limit','buy',147.158,NULL,9.9,0.0,9.9,0.0,'open',NULL,NULL,1795869878655,1795869878655,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','3a20068c-b2d7-4e91-97f6-b3c52cc955f4',NULL,'ETH/USDT:USDT','limit','sell',3450.64,NULL,0.14,0.0,0.14,0.0,'open',NULL,NULL,1795874423949,1795874423949,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','2a1cd682-c1e8-4187-955e-0ae1688b413b',NULL,'SOL/USDT:USDT','limit','sell',158.138,NULL,9.2,0.0,9.2,0.0,'open',NULL,NULL,1795939613705,1795939613705,'2026-11-29T10:45:51.813+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','3145090985080786484',NULL,'ETH/USDT','limit','buy',3178.84,3178.84,1.23317,1.23317,0.0,3920.0501228,'closed',0.00123317,'ETH',1795539055737,1795565572315,'2026-11-29T10:45:51.913+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','9221168024435220833',NULL,'ETH/USDT','limit','sell',3101.35,3101.35,1.70654,1.70654,0.0,5292.577829,'closed',5.29257783,'USDT',1795604535028,1795688545885,'2026-11-29T10:45:51.913+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','4478699972520763859',NULL,'SOL/USDT','limit','buy',145.9,145.9,33.676,33.676,0.0,4913.3284,'closed',0.033676,'SOL',1795690647717,1795752849885,'2026-11-29T10:45:51.913+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','4818726237192307537',NULL,'SOL/USDT','limit','sell',145.2,145.2,19.4324,19.4324,0.0,2821.58448,'closed',2.82158448,'USDT',1795767440490,1795800659266,'2026-11-29T10:45:51.913+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','3797554838062710182',NULL,'BTC/USDT','limit','buy',65359.97,65359.97,0.084895,0.084895,0.0,5548.73465315,'closed',8.49e-05,'BTC',1795819063162,1795936182092,'2026-11-29T10:45:51.913+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','2279b62e-f25f-4844-a480-c2ce5cb79e4e',NULL,'BTC/USDT:USDT','limit','buy',64102.9,64102.9,0.039,0.039,0.0,2500.0131,'closed',0.50000262,'USDT',1795523020316,1795601260917,'2026-11-29T10:45:51.937+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','c3dcb352-5730-46c7-9d4b-965accb92e2b',NULL,'ETH/USDT:USDT','limit','buy',3047.92,3047.92,1.47,1.47,0.0,4480.4424,'closed',0.89608848,'USDT',1795611695673,1795665038474,'2026-11-29T10:45:51.937+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','9ee01c7b-a48b-4c1e-9db0-2e5898a148d4',NULL,'BTC/USDT:USDT','limit','sell',68752.0,68752.0,0.069,0.069,0.0,4743.888,'closed',2.6091384,'USDT',1795687176574,1795728469373,'2026-11-29T10:45:51.937+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','bb447954-54d9-4f13-8b14-87650b6d785e',NULL,'BTC/USDT:USDT','limit','buy',70336.5,70336.5,0.073,0.073,0.0,5134.5645,'closed',1.0269129,'USDT',1795752220900,1795793762637,'2026-11-29T10:45:51.937+00:00','{}');
+INSERT INTO "orders" VALUES('bybit','c35c38b9-1aed-4505-90ee-bb080f2f5212',NULL,'ETH/USDT:USDT','limit','sell',3496.72,3496.72,1.73,1.73,0.0,6049.3256,'closed',3.32712908,'USDT',1795832576335,1795890434897,'2026-11-29T10:45:51.937+00:00','{}');
+CREATE TABLE "positions" (
+   "exchange" TEXT,
+   "symbol" TEXT,
+   "side" TEXT,
+   "status" TEXT,
+   "contracts" REAL,
+   "contract_size" REAL,
+   "entry_price" REAL,
+   "mark_price" REAL,
+   "notional" REAL,
+   "leverage" REAL,
+   "unrealized_pnl" REAL,
+   "liquidation_price" REAL,
+   "margin_mode" TEXT,
+   "timestamp" INTEGER,
+   "synced_at" TEXT,
+   "closed_at" TEXT,
+   "raw" TEXT,
+   PRIMARY KEY ("exchange", "symbol", "side")
+);
+INSERT INTO "positions" VALUES('bybit','BTC/USDT:USDT','short','open',0.28,1.0,66899.3,61372.7,18731.804,5.0,1547.448,79944.7,NULL,1795681525431,'2026-11-29T10:45:51.761+00:00',NULL,'{}');
+INSERT INTO "positions" VALUES('bybit','SOL/USDT:USDT','short','open',138.6,1.0,140.668,154.092,19496.5848,10.0,-1860.5664,154.031,NULL,1795611925371,'2026-11-29T10:45:51.761+00:00',NULL,'{}');
+CREATE TABLE "sync_runs" (
+   "id" INTEGER PRIMARY KEY,
+   "run_id" TEXT,
+   "exchange" TEXT,
+   "data_type" TEXT,
+   "started_at" TEXT,
+   "finished_at" TEXT,
+   "status" TEXT,
+   "records" INTEGER,
+   "attempts" INTEGER,
+   "error" TEXT
+);
+INSERT INTO "sync_runs" VALUES(1,'20261129T104551Z-ce8497','bybit','tickers','2026-11-29T10:45:51.663+00:00','2026-11-29T10:45:51.692+00:00','ok',1,1,NULL);
+INSERT INTO "sync_runs" VALUES(2,'20261129T104551Z-ce8497','bybit','balances','2026-11-29T10:45:51.663+00:00','2026-11-29T10:45:51.717+00:00','ok',4,1,NULL);
+INSERT INTO "sync_runs" VALUES(3,'20261129T104551Z-ce8497','bybit','positions','2026-11-29T10:45:51.663+00:00','2026-11-29T10:45:51.762+00:00','ok',2,1,NULL);
+INSERT INTO "sync_runs" VALUES(4,'20261129T104551Z-ce8497','bybit','ohlcv','2026-11-29T10:45:51.663+00:00','2026-11-29T10:45:51.837+00:00','ok',3,1,NULL);
+INSERT INTO "sync_runs" VALUES(5,'20261129T104551Z-ce8497','bybit','trades','2026-11-29T10:45:51.663+00:00','2026-11-29T10:45:51.895+00:00','ok',40,1,NULL);
+INSERT INTO "sync_runs" VALUES(6,'20261129T104551Z-ce8497','bybit','orders','2026-11-29T10:45:51.663+00:00','2026-11-29T10:45:51.938+00:00','ok',20,1,NULL);
+CREATE TABLE "sync_state" (
+   "exchange" TEXT,
+   "data_type" TEXT,
+   "last_run_id" TEXT,
+   "last_status" TEXT,
+   "last_finished_at" TEXT,
+   "last_records" INTEGER,
+   "last_attempts" INTEGER,
+   "last_error" TEXT,
+   "last_success_at" TEXT,
+   "last_success_records" INTEGER,
+   PRIMARY KEY ("exchange", "data_type")
+);
+INSERT INTO "sync_state" VALUES('bybit','tickers','20261129T104551Z-ce8497','ok','2026-11-29T10:45:51.692+00:00',1,1,NULL,'2026-11-29T10:45:51.692+00:00',1);
+INSERT INTO "sync_state" VALUES('bybit','balances','20261129T104551Z-ce8497','ok','2026-11-29T10:45:51.717+00:00',4,1,NULL,'2026-11-29T10:45:51.717+00:00',4);
+INSERT INTO "sync_state" VALUES('bybit','positions','20261129T104551Z-ce8497','ok','2026-11-29T10:45:51.762+00:00',2,1,NULL,'2026-11-29T10:45:51.762+00:00',2);
+INSERT INTO "sync_state" VALUES('bybit','ohlcv','20261129T104551Z-ce8497','ok','2026-11-29T10:45:51.837+00:00',3,1,NULL,'2026-11-29T10:45:51.837+00:00',3);
+INSERT INTO "sync_state" VALUES('bybit','trades','20261129T104551Z-ce8497','ok','2026-11-29T10:45:51.895+00:00',40,1,NULL,'2026-11-29T10:45:51.895+00:00',40);
+INSERT INTO "sync_state" VALUES('bybit','orders','20261129T104551Z-ce8497','ok','2026-11-29T10:45:51.938+00:00',20,1,NULL,'2026-11-29T10:45:51.938+00:00',20);
+CREATE TABLE "tickers" (
+   "exchange" TEXT,
+   "symbol" TEXT,
+   "last" REAL,
+   "bid" REAL,
+   "ask" REAL,
+   "high" REAL,
+   "low" REAL,
+   "base_volume" REAL,
+   "quote_volume" REAL,
+   "percentage" REAL,
+   "timestamp" INTEGER,
+   "synced_at" TEXT,
+   "raw" TEXT,
+   PRIMARY KEY ("exchange", "symbol")
+);
+INSERT INTO "tickers" VALUES('bybit','BTC/USDT',61369.86,61369.85,61369.87,68555.42,61369.86,680.647822,41771261.5454,-8.91,1795949151662,'2026-11-29T10:45:51.691+00:00','{}');
+CREATE TABLE "trades" (
+   "exchange" TEXT,
+   "id" TEXT,
+   "order_id" TEXT,
+   "symbol" TEXT,
+   "side" TEXT,
+   "taker_or_maker" TEXT,
+   "price" REAL,
+   "amount" REAL,
+   "cost" REAL,
+   "fee_cost" REAL,
+   "fee_currency" TEXT,
+   "fee_rate" REAL,
+   "timestamp" INTEGER,
+   "raw" TEXT,
+   PRIMARY KEY ("exchange", "symbol", "id")
+);
+INSERT INTO "trades" VALUES('bybit','2932884498695436267','3145090985080786484','ETH/USDT','buy','maker',3178.84,0.04463,141.8716292,4.463e-05,'ETH',0.001,1795539546211,'{}');
+INSERT INTO "trades" VALUES('bybit','2215312722304790922','3145090985080786484','ETH/USDT','buy','maker',3178.84,0.33587,1067.6769908,0.00033587,'ETH',0.001,1795541276246,'{}');
+INSERT INTO "trades" VALUES('bybit','4102061199562370044','3145090985080786484','ETH/USDT','buy','maker',3178.84,0.2708,860.829872,0.0002708,'ETH',0.001,1795553584054,'{}');
+INSERT INTO "trades" VALUES('bybit','1504029689289046670','3145090985080786484','ETH/USDT','buy','maker',3178.84,0.58187,1849.6716308,0.00058187,'ETH',0.001,1795565572315,'{}');
+INSERT INTO "trades" VALUES('bybit','2612077476671389861','9221168024435220833','ETH/USDT','sell','taker',3101.35,0.62105,1926.0934175,1.9260934175,'USDT',0.001,1795604955819,'{}');
+INSERT INTO "trades" VALUES('bybit','7983291180938416002','9221168024435220833','ETH/USDT','sell','taker',3101.35,0.37103,1150.6938905,1.1506938905,'USDT',0.001,1795658431993,'{}');
+INSERT INTO "trades" VALUES('bybit','6660470584518169885','9221168024435220833','ETH/USDT','sell','taker',3101.35,0.24092,747.177242,0.747177242,'USDT',0.001,1795675219298,'{}');
+INSERT INTO "trades" VALUES('bybit','1815160416062131971','9221168024435220833','ETH/USDT','sell','taker',3101.35,0.47354,1468.613279,1.468613279,'USDT',0.001,1795688545885,'{}');
+INSERT INTO "trades" VALUES('bybit','9361919152325435946','4478699972520763859','SOL/USDT','buy','maker',145.9,9.0729,1323.73611,0.0090729,'SOL',0.001,1795691214295,'{}');
+INSERT INTO "trades" VALUES('bybit','6721497996119690886','4478699972520763859','SOL/USDT','buy','maker',145.9,12.1576,1773.79384,0.0121576,'SOL',0.001,1795706799150,'{}');
+INSERT INTO "trades" VALUES('bybit','1365646235227063189','4478699972520763859','SOL/USDT','buy','maker',145.9,5.1611,753.00449,0.0051611,'SOL',0.001,1795721780012,'{}');
+INSERT INTO "trades" VALUES('bybit','8442819739886210812','4478699972520763859','SOL/USDT','buy','maker',145.9,7.2844,1062.79396,0.0072844,'SOL',0.001,1795752849885,'{}');
+INSERT INTO "trades" VALUES('bybit','9635712561349985591','4818726237192307537','SOL/USDT','sell','maker',145.2,3.1659,459.68868,0.45968868,'USDT',0.001,1795768018844,'{}');
+INSERT INTO "trades" VALUES('bybit','4857134114561973973','4818726237192307537','SOL/USDT','sell','maker',145.2,8.8504,1285.07808,1.28507808,'USDT',0.001,1795785327938,'{}');
+INSERT INTO "trades" VALUES('bybit','5196764316721220835','4818726237192307537','SOL/USDT','sell','maker',145.2,6.3882,927.56664,0.92756664,'USDT',0.001,1795797010691,'{}');
+INSERT INTO "trades" VALUES('bybit','4611085841638911137','4818726237192307537','SOL/USDT','sell','maker',145.2,1.0279,149.25108,0.14925108,'USDT',0.001,1795800659266,'{}');
+INSERT INTO "trades" VALUES('bybit','4627708124408995233','3797554838062710182','BTC/USDT','buy','maker',65359.97,0.01368,894.1243896,1.368e-05,'BTC',0.001,1795819467768,'{}');
+INSERT INTO "trades" VALUES('bybit','9554465425455692061','3797554838062710182','BTC/USDT','buy','maker',65359.97,0.013162,860.26792514,1.3162e-05,'BTC',0.001,1795831573890,'{}');
+INSERT INTO "trades" VALUES('bybit','4071537105575026611','3797554838062710182','BTC/USDT','buy','maker',65359.97,0.027658,1807.72605026,2.7658e-05,'BTC',0.001,1795879119136,'{}');
+INSERT INTO "trades" VALUES('bybit','3273950371727060057','3797554838062710182','BTC/USDT','buy','maker',65359.97,0.030395,1986.61628815,3.0395e-05,'BTC',0.001,1795936182092,'{}');
+INSERT INTO "trades" VALUES('bybit','c31061fa-2d87-4e5f-bbb1-78c08ad73a7f','2279b62e-f25f-4844-a480-c2ce5cb79e4e','BTC/USDT:USDT','buy','maker',64102.9,0.021,1346.1609,0.26923218,'USDT',0.0002,1795523095471,'{}');
+INSERT INTO "trades" VALUES('bybit','a51ed64b-9d9b-4c55-a67e-275e4eac10be','2279b62e-f25f-4844-a480-c2ce5cb79e4e','BTC/USDT:USDT','buy','maker',64102.9,0.008,512.8232,0.10256464,'USDT',0.0002,1795528031241,'{}');
+INSERT INTO "trades" VALUES('bybit','595fb43c-cad2-4a60-96a5-6853377fcf41','2279b62e-f25f-4844-a480-c2ce5cb79e4e','BTC/USDT:USDT','buy','maker',64102.9,0.005,320.5145,0.0641029,'USDT',0.0002,1795584267592,'{}');
+INSERT INTO "trades" VALUES('bybit','cb2438f7-7ef1-4ffa-a91e-0982133827b3','2279b62e-f25f-4844-a480-c2ce5cb79e4e','BTC/USDT:USDT','buy','maker',64102.9,0.005,320.5145,0.0641029,'USDT',0.0002,1795601260917,'{}');
+INSERT INTO "trades" VALUES('bybit','9f02499a-ec73-4a99-b5e2-6192c703fa16','c3dcb352-5730-46c7-9d4b-965accb92e2b','ETH/USDT:USDT','buy','maker',3047.92,0.37,1127.7304,0.22554608,'USDT',0.0002,1795611874942,'{}');
+INSERT INTO "trades" VALUES('bybit','0e3b8f83-f41c-43c2-aedd-4edb64876732','c3dcb352-5730-46c7-9d4b-965accb92e2b','ETH/USDT:USDT','buy','maker',3047.92,0.32,975.3344,0.19506688,'USDT',0.0002,1795626964598,'{}');
+INSERT INTO "trades" VALUES('bybit','cc77393d-0068-4e8c-bac5-ba149478c6c9','c3dcb352-5730-46c7-9d4b-965accb92e2b','ETH/USDT:USDT','buy','maker',3047.92,0.62,1889.7104,0.37794208,'USDT',0.0002,1795639757388,'{}');
+INSERT INTO "trades" VALUES('bybit','e711d83a-d7b2-4bf5-96be-4e2c9527cc57','c3dcb352-5730-46c7-9d4b-965accb92e2b','ETH/USDT:USDT','buy','maker',3047.92,0.16,487.6672,0.09753344,'USDT',0.0002,1795665038474,'{}');
+INSERT INTO "trades" VALUES('bybit','9c06bf85-9a25-4070-8acb-ad39b5a29a0f','9ee01c7b-a48b-4c1e-9db0-2e5898a148d4','BTC/USDT:USDT','sell','taker',68752.0,0.008,550.016,0.3025088,'USDT',0.00055,1795687446601,'{}');
+INSERT INTO "trades" VALUES('bybit','ed641658-3ce5-4630-b5e1-f0acd50914fd','9ee01c7b-a48b-4c1e-9db0-2e5898a148d4','BTC/USDT:USDT','sell','taker',68752.0,0.027,1856.304,1.0209672,'USDT',0.00055,1795688003593,'{}');
+INSERT INTO "trades" VALUES('bybit','b988c97f-a7ef-4064-9e75-8f63fc192ae4','9ee01c7b-a48b-4c1e-9db0-2e5898a148d4','BTC/USDT:USDT','sell','taker',68752.0,0.022,1512.544,0.8318992,'USDT',0.00055,1795690753414,'{}');
+INSERT INTO "trades" VALUES('bybit','a800b183-bd8a-4140-a5ac-5c66bb5cd848','9ee01c7b-a48b-4c1e-9db0-2e5898a148d4','BTC/USDT:USDT','sell','taker',68752.0,0.012,825.024,0.4537632,'USDT',0.00055,1795728469373,'{}');
+INSERT INTO "trades" VALUES('bybit','5f84e303-1488-415f-9a4a-4928a9c37af1','bb447954-54d9-4f13-8b14-87650b6d785e','BTC/USDT:USDT','buy','maker',70336.5,0.013,914.3745,0.1828749,'USDT',0.0002,1795752756821,'{}');
+INSERT INTO "trades" VALUES('bybit','8305b11a-1292-4165-8fb3-d0f5bef838a6','bb447954-54d9-4f13-8b14-87650b6d785e','BTC/USDT:USDT','buy','maker',70336.5,0.018,1266.057,0.2532114,'USDT',0.0002,1795758827104,'{}');
+INSERT INTO "trades" VALUES('bybit','f93252cb-1939-4de0-afd5-5ddcc2c1455a','bb447954-54d9-4f13-8b14-87650b6d785e','BTC/USDT:USDT','buy','maker',70336.5,0.028,1969.422,0.3938844,'USDT',0.0002,1795784353146,'{}');
+INSERT INTO "trades" VALUES('bybit','d857c3d2-c7a4-4291-9a7a-2c53547b873c','bb447954-54d9-4f13-8b14-87650b6d785e','BTC/USDT:USDT','buy','maker',70336.5,0.014,984.711,0.1969422,'USDT',0.0002,1795793762637,'{}');
+INSERT INTO "trades" VALUES('bybit','b157b550-673e-4a6e-b69e-8b01297a20cb','c35c38b9-1aed-4505-90ee-bb080f2f5212','ETH/USDT:USDT','sell','taker',3496.72,0.37,1293.7864,0.71158252,'USDT',0.00055,1795832855525,'{}');
+INSERT INTO "trades" VALUES('bybit','cb2b18f4-dfc2-41ea-b77e-6bea749185c2','c35c38b9-1aed-4505-90ee-bb080f2f5212','ETH/USDT:USDT','sell','taker',3496.72,0.56,1958.1632,1.07698976,'USDT',0.00055,1795844382420,'{}');
+INSERT INTO "trades" VALUES('bybit','a11437dd-7bfa-463a-9b44-f35870d74e61','c35c38b9-1aed-4505-90ee-bb080f2f5212','ETH/USDT:USDT','sell','taker',3496.72,0.29,1014.0488,0.55772684,'USDT',0.00055,1795864156624,'{}');
+INSERT INTO "trades" VALUES('bybit','b1b74bc9-6c9b-41f2-82b3-e6237cfd45d1','c35c38b9-1aed-4505-90ee-bb080f2f5212','ETH/USDT:USDT','sell','taker',3496.72,0.51,1783.3272,0.98082996,'USDT',0.00055,1795890434897,'{}');
+CREATE INDEX "idx_balance_snapshots_exchange_taken_at"
+    ON "balance_snapshots" ("exchange", "taken_at");
+CREATE INDEX "idx_positions_exchange_status"
+    ON "positions" ("exchange", "status");
+CREATE INDEX "idx_orders_exchange_status"
+    ON "orders" ("exchange", "status");
+CREATE INDEX "idx_orders_exchange_updated"
+    ON "orders" ("exchange", "updated");
+CREATE INDEX "idx_trades_exchange_timestamp"
+    ON "trades" ("exchange", "timestamp");
+CREATE INDEX "idx_trades_exchange_symbol_timestamp"
+    ON "trades" ("exchange", "symbol", "timestamp");
+CREATE INDEX "idx_sync_runs_exchange_data_type_id"
+    ON "sync_runs" ("exchange", "data_type", "id");
+CREATE INDEX "idx_sync_runs_run_id"
+    ON "sync_runs" ("run_id");
+CREATE INDEX "idx_sync_runs_finished_at"
+    ON "sync_runs" ("finished_at");
+COMMIT;

@@ -109,6 +109,9 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             if check:
                 self._quick_check()  # before anything could write to a corrupt file
+            # Someone else's database, or a newer exsync's, is refused before the first write.
+            if migrations.read_version(conn) > migrations.LATEST:
+                migrations.upgrade(conn)  # raises, saying which versions
             self._use_wal()
             # NORMAL is durable in WAL except for the last transactions on power loss, which
             # the next pass fetches again.

@@ -139,18 +139,26 @@ def retry_after(headers: Mapping[str, str], now_ms: int) -> float | None:
     return None
 
 
-def _wait(factor: float = 0.5, max_value: float = 10.0) -> Generator[float, Any, None]:
-    """backoff wait generator: jittered exponential, or the server's retry time when it gave one.
+def _wait(
+    started: float, budget: float, factor: float = 0.5, max_value: float = 10.0
+) -> Generator[float, Any, None]:
+    """backoff wait generator: jittered exponential, or the server's retry time when it gave one,
+    never past what is left of the retry budget (`budget` seconds from `started`, both on the
+    monotonic clock).
 
-    backoff sends each exception in; backoff itself caps every wait at what `max_time` leaves.
+    backoff sends each exception in.
     """
+
+    def remaining() -> float:
+        return budget - (time.monotonic() - started)
+
     expo = backoff.expo(factor=factor, max_value=max_value)
     next(expo)  # backoff's generators start with a bare yield
     exc = yield 0.0
     while True:
         delay = backoff.full_jitter(next(expo))
         asked = getattr(exc, "retry_after", None)
-        exc = yield delay if asked is None else asked
+        exc = yield max(0.0, min(delay if asked is None else asked, remaining()))
 
 
 @dataclass
@@ -193,23 +201,29 @@ async def call(
             details["tries"],
         )
 
+    # The budget is measured here on the monotonic clock: backoff's own `max_time` reads the
+    # wall clock, which a clock step would stretch or cut short.
     started = time.monotonic()
+
+    def remaining() -> float:
+        return max_time - (time.monotonic() - started)
 
     def give_up(exc: Exception) -> bool:
         # Retrying before the time the server named only extends a rate-limit ban.
         asked = getattr(exc, "retry_after", None)
-        too_late = asked is not None and asked > max_time - (time.monotonic() - started)
-        return too_late or not is_retryable(exc, transient, bans)
+        too_late = asked is not None and asked > remaining()
+        return too_late or remaining() <= 0 or not is_retryable(exc, transient, bans)
 
     @backoff.on_exception(
         _wait,
         Exception,
         giveup=give_up,
         max_tries=max_tries,
-        max_time=max_time,
         jitter=None,  # applied inside _wait, never to a server-given retry time
         on_backoff=on_backoff,
         logger=None,
+        started=started,  # to the wait generator, as is `budget`
+        budget=max_time,
     )
     async def attempt() -> T:
         seen = clock.generation if clock is not None else 0

@@ -99,6 +99,29 @@ def test_ctrl_c_says_what_was_kept_and_that_a_rerun_resumes(big, tmp_path):
     assert rows(db, "SELECT count(*) FROM locks") == [(0,)]
 
 
+def test_sigterm_during_a_probe_hands_the_breaker_back_and_leaves_nothing_to_clean(big, tmp_path):
+    db = tmp_path / "x.db"
+    config = backfill_config(tmp_path, big, db)
+    trip = run("breaker", "trip", "-c", config, "-e", "bybit", "-t", "trades", "--for", "1s")
+    assert trip.returncode == 0, trip.stderr
+    time.sleep(1.2)  # the cool-down is over: the next pass is the half-open probe
+    proc = start("sync", "-c", config)
+    wait_for_requests(big, 60, proc)
+    assert rows(db, "SELECT state FROM breakers") == [("half_open",)]
+    proc.send_signal(signal.SIGTERM)  # as `systemctl stop` does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if "interrupted by SIGTERM" in line]
+    assert rows(db, "SELECT count(*) FROM locks") == [(0,)]
+    state, probe_run = rows(db, "SELECT state, probe_run_id FROM breakers")[0]
+    assert (state, probe_run) == ("open", None)  # handed back, not left half-open
+    assert rows(db, "SELECT status FROM sync_runs ORDER BY id DESC LIMIT 1") == [("interrupted",)]
+    again = run("sync", "-c", config)  # probes at once and resumes
+    assert again.returncode == 0, again.stderr
+    assert rows(db, "SELECT state, failures FROM breakers") == [("closed", 0)]
+
+
 def test_live_display_shows_the_date_reached_and_the_time_left():
     import io
 

@@ -125,3 +125,25 @@ def test_demo_runs_against_the_built_in_simulator(tmp_path: Path):
     assert done.returncode == 0, done.stderr + done.stdout
     assert rows(db, "SELECT count(*) FROM trades")[0][0] > 0
     assert "bybit ohlcv last=ok" in done.stdout
+
+
+def test_the_demo_refuses_a_real_mirror_and_leaves_it_untouched(sim, tmp_path: Path):
+    import hashlib
+
+    db = tmp_path / "mirror.db"
+    config = write_config(tmp_path / "c.yaml", db, {"bybit": exchange_entry(sim.url)})
+    assert run("sync", "-c", str(config), "--type", "balances").returncode == 0
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    done = run("demo", "--db", str(db))
+    assert done.returncode == 2, done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not the demo's" in lines[0] and "--db" in lines[0]
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_the_demo_reuses_its_own_database(tmp_path: Path):
+    db = tmp_path / "demo.db"
+    for _ in range(2):
+        done = run("demo", "--db", str(db))
+        assert done.returncode == 0, done.stderr
+    assert rows(db, "SELECT value FROM meta WHERE key = 'purpose'") == [("demo",)]

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks import history_by_id
+from benchmarks import history_by_id, host
 from benchmarks.harness import (
     EXSYNC,
     KEY,
@@ -195,11 +195,14 @@ def _store_versus_raw(workdir: Path, size: int) -> list[Row]:
     batch = 20_000
     store = Store(workdir / "store.db")
 
-    def through_store() -> None:
+    async def through_store_async() -> None:
         for start in range(0, size, batch):
             pending = Pending(store)
             pending.add("trades", data[start : start + batch])
-            pending.flush()
+            await pending.commit()
+
+    def through_store() -> None:
+        asyncio.run(through_store_async())
 
     store_s, _ = timed(through_store)
     store.close()
@@ -327,6 +330,9 @@ FIGURES = {
     "ingest": ingest_and_memory,
     "startup": startup,
     "growth": growth,
+    "stall": host.loop_stall,
+    "memory": host.run_memory,
+    "check": host.start_check,
     **HISTORY_FIGURES,
     **PACING_FIGURES,
 }

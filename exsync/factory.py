@@ -10,7 +10,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import ssl
 import time
+from functools import cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -82,6 +84,8 @@ def create_client(
         # Plain HTTP has no TLS to verify: no SSL context (and CA bundle) is built.
         settings["verify"] = False
     client = klass(settings)
+    if client.verify and not client.safe_bool(client.options, "include_OS_certificates", False):
+        client.ssl_context = _ssl_context(client.cafile)
     _instrument(client, profile, gate)
     for method, fix in profile.request_fixes.items():
         _fix_requests(client, method, fix)
@@ -97,6 +101,17 @@ def create_client(
         install_pacer(client, pacer)
         client.enableRateLimit = exchange.settings.rate_limit_ms is not None
     return client
+
+
+@cache
+def _ssl_context(cafile: str) -> ssl.SSLContext:
+    """One TLS context per process, as ccxt would build it for every client.
+
+    ccxt builds a new one (loading its whole CA bundle) each time a client opens; in a
+    process that runs a pass every minute for weeks (`exsync run`) those contexts are never
+    given back whole, and memory grows with every pass.
+    """
+    return ssl.create_default_context(cafile=cafile)
 
 
 class Gate(Protocol):

@@ -296,6 +296,12 @@ TABLES: tuple[Table, ...] = (
         pk=("exchange",),
         doc="ccxt's markets and currencies, cached so a warm pass downloads no instruments.",
     ),
+    Table(
+        "meta",
+        {"key": str, "value": str},
+        pk=("key",),
+        doc="About the database itself: schema_version, upgrades, purpose (the demo's).",
+    ),
 )
 
 #: columns of the deposits and withdrawals tables

@@ -27,12 +27,23 @@ def can_unshare() -> bool:
     )
 
 
-def has_faketime() -> bool:
-    return shutil.which("faketime") is not None
+LIBFAKETIME = next(
+    (
+        path
+        for path in (
+            "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+            "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+            "/usr/lib/faketime/libfaketime.so.1",
+            "/usr/local/lib/faketime/libfaketime.so.1",
+        )
+        if Path(path).exists()
+    ),
+    None,
+)
 
 
 needs_namespaces = pytest.mark.skipif(not can_unshare(), reason="cannot create PID namespaces")
-needs_faketime = pytest.mark.skipif(not has_faketime(), reason="faketime is not installed")
+needs_faketime = pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime is not installed")
 
 
 def in_other_namespace(*command: str) -> list[str]:
@@ -41,14 +52,23 @@ def in_other_namespace(*command: str) -> list[str]:
 
 
 def with_clock(offset: str, *command: str) -> list[str]:
-    """A command whose wall clock is stepped by `offset` (e.g. +3m); the boot clock is not."""
-    return ["faketime", "-f", offset, *command]
+    """A command whose wall clock is stepped by `offset` (e.g. +3m); the boot clock is not.
+
+    libfaketime is preloaded directly: its `faketime` wrapper names a semaphore after its
+    pid, which collides across PID namespaces (pid 1 in each).
+    """
+    return [
+        "env",
+        f"LD_PRELOAD={LIBFAKETIME}",
+        f"FAKETIME={offset}",
+        "FAKETIME_DONT_FAKE_MONOTONIC=1",
+        *command,
+    ]
 
 
 def start(command: list[str]) -> subprocess.Popen[str]:
-    env = exsync_env({"FAKETIME_DONT_FAKE_MONOTONIC": "1"})
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=exsync_env()
     )
 
 
@@ -110,13 +130,21 @@ THEFTS = [
 @needs_faketime
 @pytest.mark.parametrize(("holder", "contender"), THEFTS)
 def test_a_live_lock_is_not_stolen(slow: BybitSimulator, tmp_path: Path, holder, contender):  # type: ignore[no-untyped-def]
-    db, config = holder_config(slow, tmp_path, lock_lease="60s")
-    slow.latency = 2.0  # the holder is at the exchange for a while
+    db, config = holder_config(
+        slow,
+        tmp_path,
+        lock_lease="60s",
+        timeout="60s",
+        max_time="90s",
+        options={"recvWindow": 60_000},  # the slow answers are not stale requests
+    )
+    slow.latency = 10.0  # the holder is at the exchange for the whole test
     first = start(holder(EXSYNC, "sync", "-c", config))
     wait_for_lock(db)
-    time.sleep(0.3)
     second = start(contender(EXSYNC, "sync", "-c", config))
     code, out, err = finish(second)
+    assert first.poll() is None, "the holder finished before the contender could try"
+    slow.latency = 0
     held_code, _, held_err = finish(first)
     assert code == 75, out + err  # skipped: another run holds the lock
     assert "another run holds the lock" in out
@@ -170,7 +198,7 @@ def test_a_clock_stepped_back_does_not_hold_a_breaker_open(slow: BybitSimulator,
         with_clock("+1h", EXSYNC, "breaker", "trip", "-c", config, "-e", "bybit", "--for", "2s"),
         capture_output=True,
         text=True,
-        env=exsync_env({"FAKETIME_DONT_FAKE_MONOTONIC": "1"}),
+        env=exsync_env(),
         check=False,
     )
     assert tripped.returncode == 0, tripped.stderr
@@ -203,8 +231,14 @@ def test_a_clock_stepped_back_does_not_hold_a_dead_holders_lease(
 @needs_faketime
 def test_the_retry_budget_is_not_cut_short_by_a_fast_wall_clock(tmp_path: Path):
     db = tmp_path / "x.db"
+    # An exchange with no profile of its own: nothing but ccxt, the retries and their budget.
     entry = exchange_entry(
-        "http://127.0.0.1:9", types=["balances"], max_tries=100, max_time="4s", timeout="1s"
+        "http://127.0.0.1:9",
+        ccxt_id="kraken",
+        types=["balances"],
+        max_tries=100,
+        max_time="4s",
+        timeout="1s",
     )
     config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
     started = time.monotonic()
@@ -212,10 +246,10 @@ def test_the_retry_budget_is_not_cut_short_by_a_fast_wall_clock(tmp_path: Path):
         with_clock("+0 x50", EXSYNC, "sync", "-c", config),
         capture_output=True,
         text=True,
-        env=exsync_env({"FAKETIME_DONT_FAKE_MONOTONIC": "1"}),
+        env=exsync_env(),
         check=False,
     )
     seconds = time.monotonic() - started
     assert done.returncode == 1, done.stderr
     # The wall clock ran 50 times too fast: a budget read from it ends after ~0.1 s.
-    assert seconds >= 3.5, f"retries stopped after {seconds:.1f} s of a 4 s budget"
+    assert seconds >= 3.5, f"retries stopped after {seconds:.1f} s of 4 s: {done.stdout}"

@@ -75,7 +75,7 @@ def claim(database: Path) -> None:
     """
     if database.exists() and database.stat().st_size:
         _refuse_unless_demo(database)
-    with Store(database) as store, store.transaction():
+    with Store(database, check=True) as store, store.transaction():
         if store.get_meta("purpose") != PURPOSE:
             if _holds_rows(store.conn):  # filled since the check above
                 raise DatabaseError(f"{database}: {_NOT_DEMO}")

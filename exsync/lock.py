@@ -122,9 +122,15 @@ def check(store: Store, exchange: str, token: str) -> None:
         raise LockLost(_taken_by(store, exchange))
 
 
+def forget(token: str) -> None:
+    """This process no longer holds the lock of `token` (a later pass of it may take over a
+    row left behind when the database failed)."""
+    _HELD.discard(token)
+
+
 def release(store: Store, exchange: str, token: str) -> None:
     """Give the lock back (only if this run still holds it)."""
-    _HELD.discard(token)
+    forget(token)
     with store.transaction():
         store.execute("DELETE FROM locks WHERE exchange = ? AND token = ?", [exchange, token])
 

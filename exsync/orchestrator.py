@@ -235,7 +235,7 @@ class Synchronizer:
         finally:
             store.close()
         for units in outcomes:
-            result.units.extend(units)
+            result.units.extend(units or [])
         result.seconds = time.monotonic() - started
         log.info(
             "pass %s finished in %.1fs: %d ok, %d failed, %d held, %d skipped",
@@ -353,6 +353,7 @@ class ExchangePass:
             return [results[t] for t in data_types]
         finally:
             renewer.cancel()
+            lock.forget(self.token)  # whatever happens below, this pass holds it no more
             if self.store.broken is None:  # else the lease lapses, or the pid check frees it
                 try:
                     await self.store.run(lock.release, self.store, self.name, self.token)

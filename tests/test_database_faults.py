@@ -341,3 +341,26 @@ def test_the_event_loop_keeps_running_while_a_write_waits_for_another_process(
     during = [t for t in ticks if start + 0.5 < t < end - 0.5]
     # ~40 ticks if the loop runs; none if it is blocked waiting for the lock
     assert len(during) >= 5, f"{len(during)} heartbeats in 2 s while the lock was held"
+
+
+def test_a_pass_after_a_database_error_in_the_same_process_is_not_locked_out(
+    sim: BybitSimulator, make_config, monkeypatch: pytest.MonkeyPatch
+):
+    """`exsync run`: the pass that met the error left its lock row; the next one goes on."""
+    from exsync.datatypes import DataType
+    from exsync.errors import DatabaseError
+    from exsync.sync import STRATEGIES
+
+    config, _ = make_config({"bybit": exchange_entry(sim.url, types=["balances"])})
+    real = STRATEGIES[DataType.BALANCES]
+
+    async def disk_full(ctx):  # type: ignore[no-untyped-def]
+        raise DatabaseError("x.db: the disk is full")
+
+    monkeypatch.setitem(STRATEGIES, DataType.BALANCES, disk_full)
+    synchronizer = Synchronizer(config)
+    with pytest.raises(DatabaseError, match="disk is full"):
+        synchronizer.sync()
+    monkeypatch.setitem(STRATEGIES, DataType.BALANCES, real)
+    result = synchronizer.sync()
+    assert [(u.data_type, u.status) for u in result.units] == [("balances", "ok")]

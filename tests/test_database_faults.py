@@ -355,7 +355,10 @@ def test_a_pass_after_a_database_error_in_the_same_process_is_not_locked_out(
     real = STRATEGIES[DataType.BALANCES]
 
     async def disk_full(ctx):  # type: ignore[no-untyped-def]
-        raise DatabaseError("x.db: the disk is full")
+        def write() -> None:
+            raise DatabaseError("x.db: the disk is full")
+
+        await ctx.store.run(write)  # as a commit that meets a full disk
 
     monkeypatch.setitem(STRATEGIES, DataType.BALANCES, disk_full)
     synchronizer = Synchronizer(config)

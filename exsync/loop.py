@@ -41,8 +41,21 @@ def run_every(
             started = time.monotonic()
             after_pass(one_pass())
             passes += 1
+            _give_back_memory()
             stop.wait(max(0.0, every - (time.monotonic() - started)))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return passes
+
+
+def _give_back_memory() -> None:
+    """Return the memory a pass freed to the system (glibc keeps it otherwise)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

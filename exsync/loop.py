@@ -53,9 +53,8 @@ def _give_back_memory() -> None:
     """Return the memory a pass freed to the system (glibc keeps it otherwise)."""
     import ctypes
     import gc
+    from contextlib import suppress
 
     gc.collect()
-    try:
+    with suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass

@@ -79,14 +79,18 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Server
 
+    #: the request's body (a POST's form-encoded parameters), empty for a GET
+    body: bytes = b""
+
     def do_GET(self) -> None:
+        self.body = b""
         self.server.simulator.handle_request(self)
 
     def do_POST(self) -> None:
-        # Drain the body so the connection stays usable, then answer "unknown route".
+        # Read the body whole: the connection stays usable, and a route that takes a POST
+        # finds its parameters there.
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.body = self.rfile.read(length) if length else b""
         self.server.simulator.handle_request(self)
 
     do_PUT = do_POST

@@ -61,12 +61,15 @@ class Scenario:
     # delivery or settlement, a block trade or a moved position. Binance keeps those in its
     # income history instead and ignores this.
     booked_executions: int = 0
-    # Money moving in, out and around the account (Bybit; Binance ignores these): on-chain
-    # deposits (now and then a failed one), deposits from other users, withdrawals
-    # (on-chain and to other users), transfers between the Funding and Unified wallets
-    # (both ways) and between the main account and its sub-accounts (both ways), closed
-    # positions with their realised PnL, and transaction log entries of their own
-    # (interest, bonuses, fee refunds, airdrops). All settled, spread over history_days.
+    # Money moving in, out and around the account: on-chain deposits (now and then a
+    # failed one), deposits from other users, withdrawals (on-chain and to other users),
+    # transfers between the account's own wallets (Bybit: Funding and Unified; Binance:
+    # spot, USD-M and Funding; both ways) and between the main account and its
+    # sub-accounts (Bybit, both ways), closed positions with their realised PnL (Binance:
+    # REALIZED_PNL income of closing USD-M fills), and ledger entries of their own
+    # (Bybit: interest, bonuses, fee refunds, airdrops; Binance: rebates and bonuses).
+    # All settled, spread over history_days. Binance books booked_executions as funding
+    # fees in its income history.
     deposits: int = 6
     internal_deposits: int = 2
     withdrawals: int = 5
@@ -80,6 +83,8 @@ class Scenario:
         default_factory=lambda: {"USDT": 1_250.0, "BTC": 0.02}
     )
     earn: dict[str, float] = field(default_factory=lambda: {"USDT": 500.0, "ETH": 0.5})
+    # Swaps made with Binance Convert (Bybit ignores these): never trades of myTrades.
+    conversions: int = 4
 
     def __post_init__(self) -> None:
         for name in (
@@ -96,6 +101,7 @@ class Scenario:
             "sub_transfers",
             "closed_pnl",
             "ledger_entries",
+            "conversions",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Scenario.{name} must be >= 0")

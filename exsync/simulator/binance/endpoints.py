@@ -10,116 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..market import DAY_MS, HOUR_MS, Instrument
 from . import render
+from .funds_endpoints import FUNDS_ROUTES
 from .state import BinanceState
+from .wire import (
+    BinanceError,
+    Params,
+    Route,
+    bad_combination,
+    bad_symbol,
+    mandatory,
+    status_for,
+)
+
+__all__ = ["POOLS", "ROUTES", "BinanceError", "Params", "Route", "mandatory", "status_for"]
 
 SPOT_WINDOW_MS = 24 * HOUR_MS
 FUTURES_WINDOW_MS = 7 * DAY_MS
-
-# HTTP status Binance pairs with an error code; everything else is a 400.
-_STATUS_OF_CODE = {
-    -1000: 500,
-    -1001: 503,
-    -1003: 429,
-    -1006: 503,
-    -1007: 503,
-    -1008: 503,
-    -1015: 429,
-    -1002: 401,
-    -2014: 401,
-    -2015: 401,
-}
-
-
-def status_for(code: int) -> int:
-    """The HTTP status Binance answers an error ``code`` with."""
-    return _STATUS_OF_CODE.get(code, 400)
-
-
-class BinanceError(Exception):
-    """A Binance error answer: ``{"code": -XXXX, "msg": "..."}`` with an HTTP 4xx/5xx."""
-
-    def __init__(
-        self,
-        code: int,
-        msg: str,
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{code}: {msg}")
-        self.code = code
-        self.msg = msg
-        self.status = status if status is not None else status_for(code)
-        self.headers = headers or {}
-
-
-def mandatory(name: str) -> BinanceError:
-    """-1102, Binance's "missing or malformed parameter" (ccxt: BadRequest)."""
-    return BinanceError(
-        -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
-
-
-def bad_symbol() -> BinanceError:
-    """-1121 for a symbol the market does not list (ccxt: BadSymbol)."""
-    return BinanceError(-1121, "Invalid symbol.")
-
-
-def bad_combination() -> BinanceError:
-    """-1128 for optional parameters that cannot go together (ccxt: BadRequest)."""
-    return BinanceError(-1128, "Combination of optional parameters invalid.")
-
-
-class Params:
-    """Query parameters of one request (first value per name)."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._values: dict[str, str] = {}
-        for name, value in pairs:
-            self._values.setdefault(name, value)
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._values
-
-    def get(self, name: str) -> str | None:
-        """The parameter's text, or None when missing; -1105 when sent empty."""
-        value = self._values.get(name)
-        if value == "":
-            raise BinanceError(-1105, f"Parameter '{name}' was empty.")
-        return value
-
-    def require(self, name: str) -> str:
-        """A mandatory parameter's text; -1102 when missing."""
-        value = self.get(name)
-        if value is None:
-            raise mandatory(name)
-        return value
-
-    def integer(self, name: str) -> int | None:
-        """The parameter as an int, or None when missing; -1100 when not a number."""
-        value = self.get(name)
-        if value is None:
-            return None
-        if not value.lstrip("-").isdigit():
-            raise BinanceError(
-                -1100,
-                f"Illegal characters found in parameter '{name}'; "
-                "legal range is '^[0-9]{1,20}$'.",
-            )
-        return int(value)
-
-    def limit(self, default: int, maximum: int) -> int:
-        """Page size with the endpoint's default and [1, maximum] range (-1130 outside)."""
-        value = self.integer("limit")
-        if value is None:
-            return default
-        if not 1 <= value <= maximum:
-            raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
-        return value
 
 
 def _instrument(state: BinanceState, category: str, symbol: str) -> Instrument:
@@ -512,27 +422,6 @@ def margin_pairs(isolated: bool) -> Callable[..., Any]:
 
 # --------------------------------------------------------------------------- routing
 
-Weight = int | Callable[[Params], int]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One GET endpoint: handler, whether it is signed, its rate-limit pool and weight."""
-
-    handler: Callable[[BinanceState, Params], Any]
-    signed: bool
-    pool: str
-    weight: Weight = 1
-
-    def weight_of(self, params: Params) -> int:
-        """Request weight of this call (some endpoints weigh by their parameters)."""
-        if callable(self.weight):
-            try:
-                return self.weight(params)
-            except BinanceError:
-                return 1
-        return self.weight
-
 
 def _spot_ticker_weight(params: Params) -> int:
     if params.get("symbol") is not None:
@@ -598,12 +487,18 @@ ROUTES: dict[str, Route] = {
     "/sapi/v1/account/apiRestrictions": Route(api_restrictions, True, "sapi", 1),
     "/sapi/v1/margin/allPairs": Route(margin_pairs(isolated=False), True, "sapi"),
     "/sapi/v1/margin/isolated/allPairs": Route(margin_pairs(isolated=True), True, "sapi", 10),
+    # the money side: deposits, withdrawals, transfers, income, converts, Funding, Earn
+    **FUNDS_ROUTES,
 }
 
-# Per-minute request-weight limit and the header reporting its use, per pool.
-POOLS: dict[str, tuple[int, str]] = {
-    "api": (6000, "X-MBX-USED-WEIGHT-1M"),
-    "fapi": (2400, "X-MBX-USED-WEIGHT-1M"),
-    "dapi": (2400, "X-MBX-USED-WEIGHT-1M"),
-    "sapi": (12000, "X-SAPI-USED-IP-WEIGHT-1M"),
+# Request-weight limit, the header reporting its use and the interval it counts over (s),
+# per pool. /sapi counts each endpoint by IP or by account (UID) as its page says; the
+# withdrawal history has a per-second budget of its own.
+POOLS: dict[str, tuple[int, str, int]] = {
+    "api": (6000, "X-MBX-USED-WEIGHT-1M", 60),
+    "fapi": (2400, "X-MBX-USED-WEIGHT-1M", 60),
+    "dapi": (2400, "X-MBX-USED-WEIGHT-1M", 60),
+    "sapi": (12000, "X-SAPI-USED-IP-WEIGHT-1M", 60),
+    "sapi_uid": (180000, "X-SAPI-USED-UID-WEIGHT-1M", 60),
+    "sapi_1s": (180000, "X-SAPI-USED-IP-WEIGHT-1S", 1),
 }

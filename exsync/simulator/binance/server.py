@@ -45,7 +45,9 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
     (each entry keeps its path). ``sim.state`` is a :class:`BinanceState`.
 
     Rate limits: every answer carries the pool's used weight for the current minute
-    (``X-MBX-USED-WEIGHT-1M``; ``X-SAPI-USED-IP-WEIGHT-1M`` for /sapi). With
+    (``X-MBX-USED-WEIGHT-1M``; ``X-SAPI-USED-IP-WEIGHT-1M`` for /sapi by IP,
+    ``X-SAPI-USED-UID-WEIGHT-1M`` by account, ``X-SAPI-USED-IP-WEIGHT-1S`` for the
+    withdrawal history's per-second budget). With
     ``enforce_rate_limits`` on, a request over ``weight_limits[pool]`` gets HTTP 429
     ``-1003`` with ``Retry-After``; any further request to that pool before then
     bans the IP (HTTP 418, 2 minutes, doubling). :meth:`reset_rate_limits` forgives.
@@ -73,8 +75,9 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
         port: int = 0,
     ) -> None:
         super().__init__(scenario, api_key, secret, host, port)
-        #: Per-minute weight limit per pool ("api", "fapi", "dapi", "sapi"); lower it in tests.
-        self.weight_limits: dict[str, int] = {pool: limit for pool, (limit, _) in POOLS.items()}
+        #: Weight limit per pool ("api", "fapi", "dapi", "sapi", "sapi_uid", "sapi_1s"), per
+        #: minute (sapi_1s: per second); lower it in tests.
+        self.weight_limits: dict[str, int] = {pool: limit for pool, (limit, *_) in POOLS.items()}
         self._weights: dict[str, tuple[int, int]] = {}
         self._backoff_until: dict[str, float] = {}
         self._banned_until: dict[str, float] = {}
@@ -131,10 +134,10 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
             self._bans.clear()
 
     def used_weight(self, pool: str = "api") -> int:
-        """Weight used in the current minute by ``pool`` ("api", "fapi", "dapi", "sapi")."""
+        """Weight used in the current interval by ``pool`` (see ``weight_limits``)."""
         with self._lock:
-            minute, used = self._weights.get(pool, (0, 0))
-            return used if minute == int(time.time() // 60) else 0
+            interval, used = self._weights.get(pool, (0, 0))
+            return used if interval == int(time.time() // POOLS[pool][2]) else 0
 
     # ------------------------------------------------------------------ request handling
 
@@ -164,17 +167,21 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
 
     def _answer(self, method: str, path: str, query: str, handler: Handler) -> Reply:
         route = ROUTES.get(path)
-        if method != "GET" or route is None:
+        if route is None or method != route.method:
             body = b"<html><body><h2>404 Not found</h2></body></html>"
             return Reply(404, body, "text/html")
         headers: dict[str, str] = {}
+        # A POST's parameters may come in the query string, the form body or both; the
+        # signature covers the two concatenated ("totalParams").
+        form = handler.body.decode() if method == "POST" else ""
         try:
-            params = Params(parse_qsl(query, keep_blank_values=True))
+            pairs = parse_qsl(query, keep_blank_values=True)
+            params = Params(pairs + parse_qsl(form, keep_blank_values=True))
             used = self._count(route.pool, route.weight_of(params))
             headers = self._weight_headers(route.pool, used)
             self._check_limits(route.pool, used)
             if route.signed:
-                self._authenticate(handler, query, params)
+                self._authenticate(handler, query + form, params)
             return json_reply(route.handler(self.state, params), headers=headers)
         except BinanceError as error:
             return _error_reply(error, headers)
@@ -182,11 +189,11 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
     # ------------------------------------------------------------------ weights
 
     def _count(self, pool: str, weight: int) -> int:
-        minute = int(time.time() // 60)
+        interval = int(time.time() // POOLS[pool][2])
         with self._lock:
-            start, used = self._weights.get(pool, (minute, 0))
-            used = (used if start == minute else 0) + weight
-            self._weights[pool] = (minute, used)
+            start, used = self._weights.get(pool, (interval, 0))
+            used = (used if start == interval else 0) + weight
+            self._weights[pool] = (interval, used)
             return used
 
     @staticmethod
@@ -220,7 +227,8 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
                 )
             limit = self.weight_limits[pool]
             if used > limit:
-                minute_end = (int(now // 60) + 1) * 60
+                seconds = POOLS[pool][2]
+                minute_end = (int(now // seconds) + 1) * seconds
                 self._backoff_until[pool] = minute_end
                 raise BinanceError(
                     -1003,

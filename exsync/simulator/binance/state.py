@@ -15,8 +15,9 @@ from typing import Any
 from ..account import AccountState, ccxt_symbol, created_key, updated_key
 from ..market import DAY_MS, Instrument, candle_ceil, candle_floor, candle_next, mix, text_id
 from ..records import Order, Position
-from ..scenario import Generated
+from ..scenario import Generated, Scenario
 from . import render
+from .funds_state import BinanceFunds
 from .records import IdSequence, TradeBook, pick
 
 CATEGORIES = ("spot", "linear")
@@ -39,13 +40,19 @@ _UNFILLED_END = frozenset({"Cancelled", "Rejected", "Deactivated"})
 _CCXT_STATUS = {"FILLED": "closed", "CANCELED": "canceled", "REJECTED": "rejected"}
 
 
-class BinanceState(AccountState):
+class BinanceState(BinanceFunds, AccountState):
     """The Binance account and markets behind :class:`BinanceSimulator`.
 
     ``balances`` is the spot wallet (coin -> total) and ``futures_balances`` the
     USD-M futures wallet (coin -> wallet balance, without unrealised PnL). Positions
-    are USD-M perpetuals in one-way mode. Every public method takes the lock.
+    are USD-M perpetuals in one-way mode. The money side (deposits, withdrawals,
+    transfers, income, converts, the Funding wallet and Simple Earn) is
+    :class:`BinanceFunds`. Every public method takes the lock.
     """
+
+    def __init__(self, scenario: Scenario, api_key: str, secret: str) -> None:
+        super().__init__(scenario, api_key, secret)
+        self._init_funds()
 
     # ------------------------------------------------------------------ setup & hooks
 

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks import history_by_id, host
+from benchmarks.binance_warm import FIGURES as BINANCE_WARM_FIGURES
 from benchmarks.harness import (
     EXSYNC,
     KEY,
@@ -334,5 +335,6 @@ FIGURES = {
     "memory": host.run_memory,
     "check": host.start_check,
     **HISTORY_FIGURES,
+    **BINANCE_WARM_FIGURES,
     **PACING_FIGURES,
 }

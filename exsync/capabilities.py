@@ -27,6 +27,7 @@ REQUIREMENTS: dict[DataType, tuple[tuple[str, ...], ...]] = {
     DataType.TRANSFERS: (("fetchTransfers",),),
     DataType.LEDGER: (("fetchLedger",),),
     DataType.CLOSED_POSITIONS: (("fetchPositionsHistory",),),
+    DataType.CONVERSIONS: (("fetchConvertTradeHistory",),),
 }
 
 #: data types that exist only on contract markets

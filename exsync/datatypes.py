@@ -20,6 +20,7 @@ class DataType(StrEnum):
     TRANSFERS = "transfers"
     LEDGER = "ledger"
     CLOSED_POSITIONS = "closed_positions"
+    CONVERSIONS = "conversions"
     ALL = "all"
 
 

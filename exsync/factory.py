@@ -216,6 +216,10 @@ def _missing(response: Any, path: str, shapes: dict[str, tuple[str, str]]) -> st
         value = response
         for part in key.split(".") if key else ():
             value = value.get(part) if isinstance(value, dict) else None
+        if kind == "value":
+            if value is None or isinstance(value, list | dict):
+                return f"a value {key!r}"
+            continue
         if not isinstance(value, list if kind == "list" else dict):
             return f"{kind} {key!r}" if key else f"a {kind}"
     return None

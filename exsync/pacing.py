@@ -43,6 +43,8 @@ class Limit:
     per: str
     paths: tuple[str, ...] = ()
     prefix: str = "/"
+    #: paths under `prefix` that count against a limit of their own instead
+    exclude: tuple[str, ...] = ()
     each_path: bool = False
     weighted: bool = False
     doc: str = ""
@@ -51,7 +53,7 @@ class Limit:
         """Whether a request to `path` counts against this limit."""
         if self.paths:
             return path in self.paths
-        return path.startswith(self.prefix)
+        return path.startswith(self.prefix) and path not in self.exclude
 
 
 @dataclass

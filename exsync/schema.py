@@ -415,6 +415,28 @@ CASH_FLOW_TABLES: tuple[Table, ...] = (
         doc="One row per closing of a contract position (part or whole) with its realised "
         "PnL; a position opened and closed again adds a row, never replaces one.",
     ),
+    Table(
+        "conversions",
+        {
+            "exchange": str,
+            "id": str,
+            "source": str,
+            "from_asset": str,
+            "from_amount": Decimal,
+            "to_asset": str,
+            "to_amount": Decimal,
+            "price": Decimal,
+            "status": str,
+            "timestamp": int,
+            "synced_at": str,
+            "raw": str,
+        },
+        pk=("exchange", "id"),
+        indexes=(("exchange", "timestamp"),),
+        doc="Swaps of one asset for another outside the order book (Binance Convert): "
+        "from_amount of from_asset for to_amount of to_asset; price: to_asset per from_asset; "
+        "status as for deposits.",
+    ),
 )
 
 #: about the database itself; made and read by the upgrade steps (migrations.py)

@@ -47,6 +47,20 @@ class Source:
     #: statuses (as ccxt or the raw row gives them) in ccxt's unified words: ok, pending,
     #: failed, canceled, rejected
     statuses: dict[str, str] = field(default_factory=dict)
+    #: structure keys whose raw value is a UTC date text ("2019-10-12 11:12:02"), not ms
+    dates: tuple[str, ...] = ()
+    #: the exchange's (or ccxt's) names of wallets in a transfer -> the names `balances`
+    #: gives them, so a transfer joins the balances of its wallets
+    accounts: dict[str, str] = field(default_factory=dict)
+    #: ledger types whose amount is a funding fee (the ledger's `funding` column)
+    funding_types: tuple[str, ...] = ()
+    #: how a full page of one window is followed (without the profile's page cursor):
+    #: "time" from its newest row's time (rows oldest first); "offset" by rows skipped, or
+    #: "page" by page number, in the request parameter `page_param` (order kept by the
+    #: exchange); "split": the window is split in two until no page is full, for an
+    #: exchange that does not document which end of a window a full page comes from
+    paging: str = "time"
+    page_param: str | None = None
 
     @property
     def implicit(self) -> bool:
@@ -61,15 +75,18 @@ DEFAULT_SOURCES: dict[str, tuple[Source, ...]] = {
     "transfers": (Source("main", "fetch_transfers"),),
     "ledger": (Source("main", "fetch_ledger"),),
     "closed_positions": (Source("main", "fetch_positions_history", per_market_type=True),),
+    "conversions": (Source("main", "fetch_convert_trade_history"),),
 }
 
 
 @dataclass(frozen=True)
 class Holdings:
-    """A wallet ccxt's fetchBalance cannot read, listed by an implicit API method.
+    """A list of holdings ccxt's fetchBalance cannot read, from an implicit API method.
 
-    One request per entry of `requests`; the rows at `rows` hold an asset and an amount
-    each, summed per asset (Bybit Earn: one position per product).
+    One request per entry of `requests` (and per page, where the list is paged); the rows
+    at `rows` hold an asset and an amount each. A wallet is one or more such lists, summed
+    per asset (Bybit Earn: one position per product; Binance Simple Earn: flexible and
+    locked positions).
     """
 
     method: str
@@ -77,6 +94,12 @@ class Holdings:
     rows: str = "result.list"
     asset: str = "coin"
     amount: str = "amount"
+    #: pages numbered from 1 in `page_param`, `page_size` rows each in `size_param`
+    page_param: str | None = None
+    size_param: str | None = None
+    page_size: int = 100
+    #: the answer's count of all rows: an answer that counts none may leave its rows out
+    total: str | None = None
 
 
 # Bybit v5: deposits, withdrawals, transfers, the transaction log and closed PnL.

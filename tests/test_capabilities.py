@@ -16,6 +16,7 @@ FULL = {
     "fetchTransfers": True,
     "fetchLedger": True,
     "fetchPositionsHistory": True,
+    "fetchConvertTradeHistory": True,
 }
 
 

@@ -3,8 +3,8 @@
 Each module fetches its data type through ccxt's unified API and writes through the store.
 Snapshot types (balances, positions, open orders, tickers) replace their picture of the
 exchange in one transaction; history types (closed orders, trades, candles, deposits,
-withdrawals, transfers, the ledger, closed positions) walk the exchange's windows and pages
-with the shared walker in `history.py`.
+withdrawals, transfers, the ledger, closed positions, conversions) walk the exchange's
+windows and pages with the shared walker in `history.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from exsync.datatypes import DataType
 from exsync.sync import (
     balances,
     closed_positions,
+    conversions,
     deposits,
     ledger,
     ohlcv,
@@ -39,6 +40,7 @@ STRATEGIES: dict[DataType, Callable[[UnitContext], Awaitable[int]]] = {
     DataType.TRANSFERS: transfers.sync,
     DataType.LEDGER: ledger.sync,
     DataType.CLOSED_POSITIONS: closed_positions.sync,
+    DataType.CONVERSIONS: conversions.sync,
 }
 
 __all__ = ["STRATEGIES", "UnitContext"]

@@ -83,18 +83,12 @@ async def _wallet(ctx: UnitContext, name: str, read: Awaitable[Balance]) -> Bala
         return None
 
 
-async def _holdings(ctx: UnitContext, holdings: Holdings) -> Balance:
-    """A wallet listed by an implicit API method: amounts summed per asset."""
-    answers = await together(
-        *(ctx.call(holdings.method, dict(request)) for request in holdings.requests)
-    )
+async def _holdings(ctx: UnitContext, lists: tuple[Holdings, ...]) -> Balance:
+    """A wallet listed by implicit API methods: amounts summed per asset."""
+    reads = [(h, request) for h in lists for request in h.requests]
+    answers = await together(*(_holding_rows(ctx, h, request) for h, request in reads))
     totals: dict[str, Decimal] = {}
-    for answer in answers:
-        found: Any = answer
-        for key in holdings.rows.split("."):
-            found = found.get(key) if isinstance(found, dict) else None
-        if not isinstance(found, list):
-            raise ccxt.BadResponse(f"{holdings.method}: no list at {holdings.rows}")
+    for (holdings, _), found in zip(reads, answers, strict=True):
         for row in found:
             amount = decimal_text(row.get(holdings.amount)) if isinstance(row, dict) else None
             if amount is None:
@@ -103,3 +97,29 @@ async def _holdings(ctx: UnitContext, holdings: Holdings) -> Balance:
             totals[asset] = totals.get(asset, Decimal(0)) + Decimal(amount)
     total = {asset: str(amount) for asset, amount in totals.items()}
     return {"total": total, "free": {}, "used": {}}
+
+
+async def _holding_rows(ctx: UnitContext, holdings: Holdings, request: dict[str, Any]) -> list[Any]:
+    """Every row of one holdings list, page after page where it is paged."""
+    rows: list[Any] = []
+    page = 1
+    while True:
+        params = dict(request)
+        if holdings.page_param and holdings.size_param:
+            params |= {holdings.page_param: page, holdings.size_param: holdings.page_size}
+        answer = await ctx.call(holdings.method, params)
+        found = _dig(answer, holdings.rows)
+        if found is None and holdings.total and _dig(answer, holdings.total) == 0:
+            found = []  # an answer that counts no rows may leave them out
+        if not isinstance(found, list):
+            raise ccxt.BadResponse(f"{holdings.method}: no list at {holdings.rows}")
+        rows += found
+        if not holdings.page_param or len(found) < holdings.page_size:
+            return rows
+        page += 1
+
+
+def _dig(answer: Any, path: str) -> Any:
+    for key in path.split("."):
+        answer = answer.get(key) if isinstance(answer, dict) else None
+    return answer

@@ -10,9 +10,9 @@ exchange's markets. A unit walks:
 - every symbol a source names (a position, an order or a trade in the mirror, a ledger entry
   or a closed position);
 - once, every market whose base asset the account holds, held (a balance now or in any
-  stored snapshot) or moved (a deposit, withdrawal, transfer or ledger entry): SOL held
-  makes SOL/USDT, SOL/BTC, SOL/USDT:USDT... candidates, which covers every pair of two held
-  assets. An asset held only as a quote (USDT) makes no market a candidate: that would be
+  stored snapshot) or moved (a deposit, withdrawal, transfer, ledger entry or conversion):
+  SOL held makes SOL/USDT, SOL/BTC, SOL/USDT:USDT... candidates, which covers every pair of
+  two held assets. An asset held only as a quote (USDT) makes no market a candidate: that would be
   every USDT market, hundreds of them, for an account that holds nothing else.
 
 A candidate found quiet is walked again when both assets a trade there moves (spot: base
@@ -21,8 +21,9 @@ any case after `RECHECK_SECONDS`. Each walk of a quiet symbol costs one request 
 
 What no source shows stays unseen: an asset bought and sold again between two passes, a
 futures position opened and closed between two passes, unless the exchange's deposits,
-withdrawals, transfers, ledger (the futures income ledger) or closed positions are synced:
-they are read as evidence as soon as their tables hold rows of the exchange.
+withdrawals, transfers, ledger (the futures income ledger), closed positions or
+conversions are synced: they are read as evidence as soon as their tables hold rows of the
+exchange.
 """
 
 from __future__ import annotations
@@ -123,15 +124,26 @@ async def in_the_mirror(ctx: UnitContext) -> Evidence:
     return Evidence(symbols={symbol: "in the mirror" for (symbol,) in rows if symbol})
 
 
+#: (table, asset column) of every record of money moving
+_MOVED = (
+    ("deposits", "asset"),
+    ("withdrawals", "asset"),
+    ("transfers", "asset"),
+    ("ledger", "asset"),
+    ("conversions", "from_asset"),
+    ("conversions", "to_asset"),
+)
+
+
 async def money_moved(ctx: UnitContext) -> Evidence:
-    """Assets the mirror saw deposited, withdrawn, transferred or booked in the ledger, and
-    symbols of ledger entries (funding, realised PnL) and closed positions."""
+    """Assets the mirror saw deposited, withdrawn, transferred, booked in the ledger or
+    swapped (a Convert swap is never a trade of myTrades), and symbols of ledger entries
+    (funding, realised PnL) and closed positions."""
     assets = ctx.store.execute(
         " UNION ".join(
-            f"SELECT DISTINCT asset FROM {table} WHERE exchange = ?"
-            for table in ("deposits", "withdrawals", "transfers", "ledger")
+            f"SELECT DISTINCT {column} FROM {table} WHERE exchange = ?" for table, column in _MOVED
         ),
-        [ctx.name] * 4,
+        [ctx.name] * len(_MOVED),
     ).fetchall()
     symbols = ctx.store.execute(
         "SELECT DISTINCT symbol FROM ledger WHERE exchange = ? "
@@ -144,8 +156,7 @@ async def money_moved(ctx: UnitContext) -> Evidence:
     )
 
 
-#: where candidate symbols come from, in order (the first reason given for a symbol is kept);
-#: a convert history would join as one more
+#: where candidate symbols come from, in order (the first reason given for a symbol is kept)
 EVIDENCE_SOURCES: tuple[EvidenceSource, ...] = (
     held_now,
     held_before,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -86,6 +87,7 @@ async def walk_history(
     params: dict[str, Any] | None = None,
     reread_from: int | None = None,
     settled: Callable[[Row], bool] | None = None,
+    paging: Paging | None = None,
 ) -> int:
     """Fetch a history stream from its cursor to now; return the rows the exchange sent.
 
@@ -102,7 +104,8 @@ async def walk_history(
 
     `market_type` None: an account-wide stream; `params`: request parameters of every call
     (default: the market type's); `reread_from`: a time (ms) this pass must read from at
-    least, whatever the cursor says (rows still pending there).
+    least, whatever the cursor says (rows still pending there); `paging`: how a full page
+    of a window is followed (see `Paging`; default: by time).
     """
     settings = ctx.exchange.settings
     # Checked on every pass, not only the first: as long as the config asks for history the
@@ -172,7 +175,8 @@ async def walk_history(
             since = window_start
         seen = 0
         async with gate:
-            async for rows in _window_pages(ctx, method, symbol, since, window_params, limit):
+            pages = _window_pages(ctx, method, symbol, since, window_params, limit, paging)
+            async for rows in pages:
                 sent += len(rows)
                 page = await attribute(ctx, rows, market_type, method)
                 pending.add(table, (to_row(item) for item in page))
@@ -214,6 +218,16 @@ async def walk_history(
     return sent
 
 
+@dataclass(frozen=True)
+class Paging:
+    """How a full page of one history window is followed where the profile has no page
+    cursor: "time" (from its newest row's time), "offset" (rows skipped) or "page" (page
+    number from 1) in the request parameter `param`, or "split" (the window in two)."""
+
+    mode: str = "time"
+    param: str | None = None
+
+
 async def _window_pages(
     ctx: UnitContext,
     method: str | Callable[..., Awaitable[Any]],
@@ -221,16 +235,32 @@ async def _window_pages(
     since: int | None,
     params: dict[str, Any],
     limit: int,
+    paging: Paging | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The pages of one history window.
 
     With a page cursor (Bybit) the cursor is followed. Without one, a full page is followed
     by asking again from its newest row's time: rows of that millisecond come twice and are
     upserted once. A full page of one millisecond cannot be followed by time at all: that
-    is an error, never a silent skip of the rest of that millisecond.
+    is an error, never a silent skip of the rest of that millisecond. Where the exchange
+    pages a window by offset or page number (`paging`), those are followed instead; where
+    it does not say which end of the window a full page holds, the window is split.
     """
     if ctx.profile.cursor_param:
         async for page in ctx.pages(method, symbol, since, params=params, limit=limit):
+            yield page
+        return
+    mode = paging.mode if paging else "time"
+    if mode in ("offset", "page") and paging and paging.param:
+        position = 0 if mode == "offset" else 1
+        while True:
+            page = await ctx.call(method, symbol, since, limit, params | {paging.param: position})
+            yield page
+            if len(page) < limit:
+                return
+            position += len(page) if mode == "offset" else 1
+    if mode == "split" and ctx.profile.window_params:
+        async for page in _split_pages(ctx, method, symbol, params, limit):
             yield page
         return
     # Without a page cursor, a full page is followed from its newest row's time, through
@@ -253,6 +283,32 @@ async def _window_pages(
             params = params | {start_key: following}
         else:
             since = following
+
+
+async def _split_pages(
+    ctx: UnitContext,
+    method: str | Callable[..., Awaitable[Any]],
+    symbol: str | None,
+    params: dict[str, Any],
+    limit: int,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The pages of a window that is split in two, oldest half first, until no page is
+    full: whichever end of the window a full page holds, no row is skipped."""
+    start_key, end_key = ctx.profile.window_params or ("startTime", "endTime")
+    spans = [(int(params[start_key]), int(params[end_key]))]
+    while spans:
+        low, high = spans.pop()
+        page = await ctx.call(method, symbol, None, limit, params | {start_key: low, end_key: high})
+        if len(page) < limit:
+            yield page
+            continue
+        if high <= low:
+            raise PaginationError(
+                f"{ctx.name}: {_name(method)}: more than {limit} rows at one millisecond "
+                f"({low}); they cannot be paged by time"
+            )
+        middle = (low + high) // 2
+        spans += [(middle + 1, high), (low, middle)]
 
 
 # --------------------------------------------------------------------------- sources
@@ -290,6 +346,7 @@ async def walk_sources(ctx: UnitContext, kind: str, table: str, to_row: RowBuild
             timestamp=lambda item: item.get("timestamp"),
             params=source_params(ctx, source, market_type),
             reread_from=pending_since(ctx, kind, table, source.name) if settles else None,
+            paging=Paging(source.paging, source.page_param),
         )
 
     await together(*(walk(*stream) for stream in source_streams(ctx, kind)))
@@ -364,6 +421,12 @@ def refine(ctx: UnitContext, source: Source, item: dict[str, Any]) -> dict[str, 
         if key in source.seconds:
             value = _milliseconds(value)
         item[key] = value
+    for key in source.dates:
+        if isinstance(item.get(key), str):
+            item[key] = ctx.client.parse8601(item[key])
+    for key in ("fromAccount", "toAccount"):
+        if item.get(key) in source.accounts:
+            item[key] = source.accounts[item[key]]
     item.update(source.values)
     if "currency" in source.fields and item.get("currency"):
         item["currency"] = ctx.client.safe_currency_code(item["currency"])

@@ -2,7 +2,10 @@
 
 Bybit's transaction log (unified account): trades' fees and cash flows, funding
 settlements, transfers in and out, interest, bonuses, liquidations, deliveries. Walked in
-7-day windows over the two years Bybit keeps. Rows never change: a re-read upserts them.
+7-day windows over the two years Bybit keeps. Binance's USD-M income history: funding
+fees, realised PnL, commissions, rebates, transfers in and out of the USD-M wallet, over
+the three months Binance keeps, paged by page number. Rows never change: a re-read
+upserts them.
 """
 
 from __future__ import annotations
@@ -25,16 +28,21 @@ def _row(ctx: UnitContext, source: Source, entry: dict[str, Any]) -> dict[str, A
     info = entry.get("info") if isinstance(entry.get("info"), dict) else {}
     fee = entry.get("fee") or {}
     market_id = entry.get("marketId")
+    kind = entry.get("exchangeType") or entry.get("type")
+    amount = exact(source, entry, "amount", _signed(entry))
+    funding = exact(source, entry, "funding", None)
+    if funding is None and kind in source.funding_types:
+        funding = amount  # a ledger type that is funding alone (Binance's FUNDING_FEE)
     return {
         "exchange": ctx.name,
         "id": _id(entry, info),
-        "type": entry.get("exchangeType") or entry.get("type"),
+        "type": kind,
         "kind": entry.get("type"),
         "asset": entry.get("currency"),
         "symbol": _symbol(ctx, market_id, entry.get("category")) if market_id else None,
-        "amount": exact(source, entry, "amount", _signed(entry)),
+        "amount": amount,
         "fee": exact(source, entry, "fee", fee.get("cost")),
-        "funding": exact(source, entry, "funding", None),
+        "funding": funding,
         "balance": exact(source, entry, "balance", entry.get("after")),
         "reference": entry.get("referenceId") or None,
         "timestamp": entry.get("timestamp"),

@@ -147,6 +147,7 @@ def _depth_warnings(config: Config) -> list[str]:
             "trades": market_types,
             "orders": market_types,
             "ledger": (None,),  # account-wide
+            "transfers": (None,),
             "closed_positions": tuple(t for t in market_types if t in ("linear", "inverse")),
         }
         for kind, scope in scopes.items():

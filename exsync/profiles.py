@@ -12,7 +12,7 @@ from typing import Any
 
 from exsync.config import ExchangeConfig
 from exsync.pacing import Limit
-from exsync.sources import BYBIT_SOURCES, DEFAULT_SOURCES, Holdings, Source
+from exsync.sources import BINANCE_SOURCES, BYBIT_SOURCES, DEFAULT_SOURCES, Holdings, Source
 
 DAY_MS = 86_400_000
 
@@ -46,8 +46,8 @@ class Profile:
     wallets: dict[str, tuple[str | None, dict[str, Any]]] = field(
         default_factory=lambda: {"main": (None, {})}
     )
-    #: wallets ccxt's fetchBalance cannot read: name -> how to list their holdings
-    holdings: dict[str, Holdings] = field(default_factory=dict)
+    #: wallets ccxt's fetchBalance cannot read: name -> the lists of their holdings
+    holdings: dict[str, tuple[Holdings, ...]] = field(default_factory=dict)
     #: wallets read only where the API key is allowed to: a key without the permission gets
     #: a warning and keeps the wallet's last known balances, not a failed unit
     optional_wallets: tuple[str, ...] = ()
@@ -96,8 +96,9 @@ class Profile:
     #: HTTP statuses that mean the IP is banned -> the least seconds the ban lasts (the
     #: exchange's Retry-After, when longer, wins)
     bans: dict[int, float] = field(default_factory=dict)
-    #: what a well-formed answer holds, by request path: (dotted key, "list" or "object");
-    #: "" is the body itself, a path ending in "/" covers every path under it. An answer
+    #: what a well-formed answer holds, by request path: (dotted key, "list", "object" or
+    #: "value": a number or text); "" is the body itself, a path ending in "/" covers every
+    #: path under it. An answer
     #: without it (a proxy's empty 200, an envelope without its data) is retried, never
     #: read as "no data".
     answer_shapes: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -232,9 +233,11 @@ BYBIT = Profile(
     # trading key may lack (Wallet "Account Transfer"; "Earn").
     wallets={"unified": (None, {}), "funding": (None, {"type": "funding"})},
     holdings={
-        "earn": Holdings(
-            "privateGetV5EarnPosition",
-            requests=({"category": "FlexibleSaving"}, {"category": "OnChain"}),
+        "earn": (
+            Holdings(
+                "privateGetV5EarnPosition",
+                requests=({"category": "FlexibleSaving"}, {"category": "OnChain"}),
+            ),
         )
     },
     optional_wallets=("funding", "earn"),
@@ -275,9 +278,12 @@ BYBIT = Profile(
         "(non-unified) account has no unified wallet; `exsync doctor` shows the account mode",
     },
     key_info_method="private_get_v5_user_query_api",
+    not_synced={"conversions": "not described for bybit yet"},
 )
 
 _BINANCE_DOC = "https://developers.binance.com/docs"
+_CONVERT_FLOW = "/sapi/v1/convert/tradeFlow"
+_WITHDRAW_HISTORY = "/sapi/v1/capital/withdraw/history"
 # Binance counts request weight per minute per IP: 6,000 for spot (/api), 2,400 for USD-M
 # futures (/fapi), 12,000 for the wallet endpoints (/sapi), each on its own.
 BINANCE_LIMITS = (
@@ -297,7 +303,35 @@ BINANCE_LIMITS = (
         weighted=True,
         doc=f"{_BINANCE_DOC}/derivatives/usds-margined-futures/general-info",
     ),
-    Limit(12000, 60, "ip", prefix="/sapi/", weighted=True, doc=f"{_BINANCE_DOC}/wallet"),
+    # /sapi counts each endpoint either by IP (12,000 per minute; one budget for all of
+    # them here, the cautious reading) or by account (UID, 180,000 per minute), as each
+    # endpoint's page says; the withdrawal history has a per-second IP budget of 180,000
+    # instead (10 requests a second at its weight of 18,000).
+    Limit(
+        12000,
+        60,
+        "ip",
+        prefix="/sapi/",
+        exclude=(_CONVERT_FLOW, _WITHDRAW_HISTORY),
+        weighted=True,
+        doc=f"{_BINANCE_DOC}/wallet",
+    ),
+    Limit(
+        180000,
+        60,
+        "account",
+        paths=(_CONVERT_FLOW,),
+        weighted=True,
+        doc=f"{_BINANCE_DOC}/convert/trade/Get-Convert-Trade-History",
+    ),
+    Limit(
+        180000,
+        1,
+        "ip",
+        paths=(_WITHDRAW_HISTORY,),
+        weighted=True,
+        doc=f"{_BINANCE_DOC}/wallet/capital/withdraw-history",
+    ),
 )
 # The documented weight of each endpoint exsync reads (as exsync asks: open orders of every
 # symbol at once, tickers of up to 20 symbols, 1,000 candles a page).
@@ -325,6 +359,14 @@ BINANCE_WEIGHTS = {
     "/fapi/v2/positionRisk": 5,
     "/fapi/v3/positionRisk": 5,
     "/sapi/v1/capital/config/getall": 10,
+    # the money side
+    "/sapi/v1/capital/deposit/hisrec": 1,
+    _WITHDRAW_HISTORY: 18000,
+    "/sapi/v1/asset/transfer": 1,
+    _CONVERT_FLOW: 3000,
+    "/sapi/v1/simple-earn/flexible/position": 150,
+    "/sapi/v1/simple-earn/locked/position": 150,
+    "/sapi/v1/asset/get-funding-asset": 1,
 }
 
 BINANCE = Profile(
@@ -340,9 +382,29 @@ BINANCE = Profile(
     # orders that never filled), so a first walk from id 0 reads what is left of those.
     id_params={"trades": "fromId", "orders": "orderId"},
     # Time windows (24 h spot, 7 days USD-M per query) are what the id pages replace; kept
-    # for a query by time.
-    history_windows={"spot": DAY_MS, "linear": 7 * DAY_MS},
-    page_size={"trades": 1000, "orders": 1000, "ohlcv": 1000},
+    # for a query by time. Deposit and withdrawal history answer at most 90 days a query,
+    # Convert's trade flow 30 (an empty list beyond: never a wider window). Universal
+    # transfers and USD-M income document no longest span: 30 days, and about the three
+    # months the income history keeps.
+    history_windows={
+        "spot": DAY_MS,
+        "linear": 7 * DAY_MS,
+        "deposits": 90 * DAY_MS,
+        "withdrawals": 90 * DAY_MS,
+        "transfers": 30 * DAY_MS,
+        "ledger": 92 * DAY_MS,
+        "conversions": 30 * DAY_MS,
+    },
+    page_size={
+        "trades": 1000,
+        "orders": 1000,
+        "ohlcv": 1000,
+        "deposits": 1000,
+        "withdrawals": 1000,
+        "transfers": 100,
+        "ledger": 1000,
+        "conversions": 1000,
+    },
     window_params=("startTime", "endTime"),
     market_params={"spot": {"type": "spot"}, "linear": {"type": "future"}},
     options={
@@ -352,11 +414,34 @@ BINANCE = Profile(
         "fetchOpenOrders": {"warnWithoutSymbol": False},
     },
     has={"fetchCurrencies": False},
-    # The spot and USD-M futures wallets are separate.
-    wallets={"spot": ("spot", {"type": "spot"}), "futures": ("linear", {"type": "future"})},
+    # The spot, USD-M futures and Funding wallets are separate (ccxt reads the Funding
+    # wallet with a POST); Simple Earn positions, flexible and locked, are a wallet of their
+    # own ccxt's fetchBalance does not read (its "savings" type is the retired lending API).
+    wallets={
+        "spot": ("spot", {"type": "spot"}),
+        "futures": ("linear", {"type": "future"}),
+        "funding": (None, {"type": "funding"}),
+    },
+    holdings={
+        "earn": tuple(
+            Holdings(
+                f"sapiGetSimpleEarn{kind}Position",
+                rows="rows",
+                asset="asset",
+                amount=amount,
+                page_param="current",
+                size_param="size",
+                page_size=100,
+                total="total",
+            )
+            for kind, amount in (("Flexible", "totalAmount"), ("Locked", "amount"))
+        )
+    },
+    sources=BINANCE_SOURCES,
     # USD-M futures trades go back six months ("only support querying trade in the past 6
-    # months").
-    history_days={"trades:linear": 180},
+    # months"), universal transfers six months, USD-M income three months (92 days: the
+    # longest three months; older income is not there, which is no error).
+    history_days={"trades:linear": 180, "transfers": 180, "ledger": 92},
     # COIN-M futures (inverse) have their own API, windows and wallet: not described yet.
     supported_market_types=("spot", "linear"),
     limits=BINANCE_LIMITS,
@@ -385,14 +470,22 @@ BINANCE = Profile(
                 "/fapi/v1/openOrders",
                 "/api/v3/klines",
                 "/fapi/v1/klines",
+                "/sapi/v1/capital/deposit/hisrec",
+                _WITHDRAW_HISTORY,
+                "/fapi/v1/income",
+                "/sapi/v1/asset/get-funding-asset",
             ),
             ("", "list"),
         ),
+        # an empty transfer history or Earn list may come without its rows: its count
+        "/sapi/v1/asset/transfer": ("total", "value"),
+        "/sapi/v1/simple-earn/": ("total", "value"),
+        _CONVERT_FLOW: ("list", "list"),
     },
     key_info_method="sapi_get_account_apirestrictions",
     not_synced={
-        kind: "not described for binance yet"
-        for kind in ("deposits", "withdrawals", "transfers", "ledger")
+        "closed_positions": "Binance has no closed-PnL endpoint; realised PnL is in the "
+        "ledger (USD-M income, REALIZED_PNL)",
     },
 )
 

@@ -218,3 +218,97 @@ BYBIT_SOURCES: dict[str, tuple[Source, ...]] = {
         ),
     ),
 }
+
+#: Binance's wallets as universal transfers name them -> the names `balances` gives them
+_BINANCE_WALLETS = {"MAIN": "spot", "UMFUTURE": "futures", "FUNDING": "funding"}
+
+
+def _binance_transfer(source: str, target: str) -> Source:
+    """One direction of Binance's universal transfers: the history answers one `type`
+    (MAIN_UMFUTURE...) a request, and ccxt's fetchTransfers asks for spot -> USD-M alone
+    unless told another."""
+    return Source(
+        f"{_BINANCE_WALLETS[source]}_{_BINANCE_WALLETS[target]}",
+        "fetch_transfers",
+        params={"type": f"{source}_{target}"},
+        exact={"amount": "amount"},
+        statuses={"PENDING": "pending", "FAILED": "failed"},
+        # ccxt names the wallets by market type (spot, linear, funding)
+        accounts={"spot": "spot", "linear": "futures", "funding": "funding"},
+        paging="page",
+        page_param="current",
+    )
+
+
+# Binance: the wallet endpoints (deposits, withdrawals, universal transfers, Convert) and
+# the USD-M income history.
+BINANCE_SOURCES: dict[str, tuple[Source, ...]] = {
+    "deposits": (
+        Source(
+            "main",
+            "fetch_deposits",
+            exact={"amount": "amount"},
+            # ccxt names 0 (pending), 1 and 6 (credited); 2 rejected, 7 a wrong deposit
+            # (credited once the user's recovery succeeds) and 8 (waiting for the user to
+            # confirm) it leaves as numbers.
+            statuses={"2": "rejected", "7": "pending", "8": "pending"},
+            paging="offset",
+            page_param="offset",
+        ),
+    ),
+    "withdrawals": (
+        Source(
+            "main",
+            "fetch_withdrawals",
+            fields={"updated": "completeTime"},
+            dates=("updated",),
+            exact={"amount": "amount", "fee": "transactionFee"},
+            paging="offset",
+            page_param="offset",
+        ),
+    ),
+    "transfers": tuple(
+        _binance_transfer(source, target)
+        for source, target in (
+            ("MAIN", "UMFUTURE"),
+            ("UMFUTURE", "MAIN"),
+            ("MAIN", "FUNDING"),
+            ("FUNDING", "MAIN"),
+            ("FUNDING", "UMFUTURE"),
+            ("UMFUTURE", "FUNDING"),
+        )
+    ),
+    # USD-M income: funding fees, realised PnL, commissions, rebates, transfers. Read per
+    # contract market type (USD-M only: COIN-M has its own API).
+    "ledger": (
+        Source(
+            "income",
+            "fetch_ledger",
+            per_market_type=True,
+            market_params={"linear": {"type": "future"}},
+            fields={"exchangeType": "incomeType", "marketId": "symbol"},
+            values={"category": "linear"},
+            exact={"amount": "income"},
+            funding_types=("FUNDING_FEE",),
+            paging="page",
+            page_param="page",
+        ),
+    ),
+    # Convert documents neither the order of its trade flow nor how to page it ("moreData"):
+    # a full page splits its window.
+    "conversions": (
+        Source(
+            "convert",
+            "fetch_convert_trade_history",
+            fields={"status": "orderStatus"},
+            exact={"from_amount": "fromAmount", "to_amount": "toAmount", "price": "ratio"},
+            statuses={
+                "SUCCESS": "ok",
+                "PROCESS": "pending",
+                "ACCEPT_SUCCESS": "pending",
+                "FAIL": "failed",
+            },
+            paging="split",
+        ),
+    ),
+}

@@ -221,16 +221,19 @@ def test_a_key_without_wallet_permissions_keeps_them_with_a_warning(
     assert stored["unified"]["USDT"] == 1.0
 
 
-def test_binance_reports_the_types_it_does_not_describe_yet(make_config, db_path):
+def test_the_types_an_exchange_does_not_provide_are_unsupported(statement, make_config, db_path):
     with BinanceSimulator(Scenario(seed=3), api_key=KEY, secret=SECRET) as sim:
-        entry = exchange_entry(sim.url, ccxt_id="binance", symbols=["BTC/USDT"])
+        entry = exchange_entry(sim.url, ccxt_id="binance", symbols=["BTC/USDT:USDT"])
         entry["types"] = ["deposits", "ledger", "closed_positions"]
-        config, _ = make_config({"binance": entry})
+        bybit = exchange_entry(statement.url, types=["closed_positions", "conversions"])
+        config, _ = make_config({"binance": entry, "bybit": bybit})
         result = Synchronizer(config).sync()
-    assert {(u.data_type, u.status) for u in result.units} == {
-        ("deposits", "unsupported"),
-        ("ledger", "unsupported"),
-        ("closed_positions", "unsupported"),
+    assert {(u.exchange, u.data_type, u.status) for u in result.units} == {
+        ("binance", "deposits", "ok"),
+        ("binance", "ledger", "ok"),
+        ("binance", "closed_positions", "unsupported"),
+        ("bybit", "closed_positions", "ok"),
+        ("bybit", "conversions", "unsupported"),
     }
     assert result.ok
 

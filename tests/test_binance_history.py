@@ -38,6 +38,9 @@ def quiet(**overrides: Any) -> Scenario:
         "closed_orders": 0,
         "trades": 0,
         "history_days": 30,
+        # nothing in the Funding wallet or Simple Earn either
+        "funding_balances": {},
+        "earn": {},
     }
     return Scenario(**(fields | overrides))
 

@@ -62,7 +62,6 @@ class Deposit:
     tx_id: str
     tag: str = ""
     internal: bool = False
-    completed: int | None = None  # completeTime, once it is credited
 
     @property
     def deposit_id(self) -> str:
@@ -221,9 +220,6 @@ def generate_binance_funds(
                 address=f"addr{text_id(coin) % 100_000:05d}binance",
                 tx_id=internal_tx(uid) if off_chain else tx_hash(seed, 71, uid),
                 internal=off_chain,
-                completed=t + int(r.uniform(MINUTE_MS, 30 * MINUTE_MS))
-                if status == DEPOSIT_SUCCESS
-                else None,
             )
         )
     r = rng("withdrawals")

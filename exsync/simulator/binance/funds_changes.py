@@ -75,7 +75,6 @@ class BinanceFundsChanges:
                 address=f"addr{uid:05d}binance",
                 tx_id=internal_tx(uid) if internal else tx_hash(self.seed, 73, uid),
                 internal=internal,
-                completed=None if pending else t,
             )
             self._funds.deposits.append(deposit)
             if not pending:
@@ -93,7 +92,6 @@ class BinanceFundsChanges:
                     failed = DEPOSIT_REJECTED if status is None else status
                     deposit.status = DEPOSIT_SUCCESS if ok else failed
                     if ok:
-                        deposit.completed = self.now_ms()
                         self._credit(self._balances, deposit.coin, deposit.amount)
                     return deposit_row(deposit)
             raise KeyError(f"unknown deposit {deposit_id!r}")

@@ -17,7 +17,7 @@ def utc_text(ms: int) -> str:
 
 
 def deposit_row(deposit: Deposit) -> dict[str, Any]:
-    """One /sapi/v1/capital/deposit/hisrec row."""
+    """One /sapi/v1/capital/deposit/hisrec row (Binance documents no completion time)."""
     row: dict[str, Any] = {
         "id": deposit.deposit_id,
         "amount": deposit.amount,
@@ -34,8 +34,6 @@ def deposit_row(deposit: Deposit) -> dict[str, Any]:
         "unlockConfirm": 0,
         "walletType": 0,
     }
-    if deposit.completed is not None:
-        row["completeTime"] = deposit.completed
     return row
 
 

@@ -311,6 +311,27 @@ def test_conversions_backfill_equals_the_trade_flow(money, make_config, db_path)
     assert money.counts["/sapi/v1/convert/tradeFlow"] == 1
 
 
+def test_new_converts_arrive_and_one_processing_is_updated_when_it_settles(
+    money, make_config, db_path
+):
+    config, _ = make_config({"binance": entry(money, types=["conversions"])})
+    sync(config)
+    state = money.state
+    done = state.add_conversion("USDT", "20", "BNB", "0.03448276")
+    processing = state.add_conversion(
+        "BTC", "0.001", "USDT", "65.1", status="PROCESS", ts=state.now_ms() - 2 * HOUR
+    )
+    sync(config)
+    stored = table(db_path, "conversions")
+    assert stored[str(done["orderId"])]["to_amount"] == "0.03448276"
+    assert stored[str(processing["orderId"])]["status"] == "pending"
+    state.add_conversion("USDT", "5", "ETH", "0.0015")  # the cursor moves past it
+    sync(config)
+    state.settle_conversion(processing["orderId"], ok=True)
+    sync(config)
+    assert status_of(db_path, "conversions", str(processing["orderId"])) == "ok"
+
+
 def test_a_window_of_more_converts_than_a_page_is_split_until_none_is_full(make_config, db_path):
     """The trade flow's order is not documented: a full page is never followed by time,
     its window is split in two until no page is full."""

@@ -1,7 +1,8 @@
 """Deposits: money that came into the exchange account, on-chain or from another user.
 
 Each of the profile's sources (Bybit: on-chain deposit records and internal, off-chain
-ones) is walked in the exchange's windows from `trades_since`, then incrementally. A deposit
+ones; Binance: one history of both, paged by offset) is walked in the exchange's windows
+from `trades_since`, then incrementally. A deposit
 still on its way is stored as pending and read again on every pass until it settles
 (see `history.pending_since`).
 """

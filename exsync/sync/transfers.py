@@ -2,7 +2,9 @@
 
 Bybit keeps them in two lists: between the wallets of one user (FUND <-> UNIFIED) and
 between the main account and its sub-accounts, either direction. A transfer listed by both
-is one row (keyed by its transfer id). Pending ones are read again until they settle.
+is one row (keyed by its transfer id). Binance answers one direction a request (MAIN to
+UMFUTURE, UMFUTURE to MAIN, ...): each direction between its spot, USD-M and Funding
+wallets is a source of its own. Pending ones are read again until they settle.
 """
 
 from __future__ import annotations

@@ -191,9 +191,20 @@ def _identified_locks(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE breakers ADD COLUMN {column} {kind}")
 
 
+def _conversions(conn: sqlite3.Connection) -> None:
+    """Version 3: swaps made outside the order book (Binance Convert)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS conversions (exchange TEXT, id TEXT, source TEXT, "
+        "from_asset TEXT, from_amount TEXT, to_asset TEXT, to_amount TEXT, price TEXT, "
+        "status TEXT, timestamp INTEGER, synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, id))"
+    )
+    create_index(conn, "conversions", ("exchange", "timestamp"))
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "every table (adopting a database made before versions were stored)", _baseline),
     Step(2, "locks identified by token and process; boot-clock leases", _identified_locks),
+    Step(3, "conversions (Binance Convert)", _conversions),
 )
 LATEST = STEPS[-1].version
 

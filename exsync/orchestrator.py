@@ -427,7 +427,8 @@ class ExchangePass:
             if reason is None:
                 runnable.append(data_type)
             else:
-                log.warning("%s %s unsupported: %s", self.name, data_type, reason)
+                # said once by `config validate` and `exchanges`; every pass would be noise
+                log.info("%s %s unsupported: %s", self.name, data_type, reason)
                 results.append(await self._record(data_type, "unsupported", error=reason))
         data_types = runnable
         try:

@@ -286,16 +286,21 @@ def status(config: ConfigOption = None, db: DbOption = None, json: JsonOption = 
 
     Example: exsync status --json
     """
-    from exsync.render import console, print_json, status_table
-    from exsync.status import unit_statuses
+    from exsync.render import console, portfolio_lines, print_json, status_table
+    from exsync.status import portfolio_totals, unit_statuses
 
     cfg = _guard(lambda: _load(config, required=False))
     with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
         statuses = _guard(lambda: unit_statuses(store, cfg))
+        totals = _guard(lambda: portfolio_totals(store))
     if json:
-        print_json([s.to_dict() for s in statuses])
+        print_json(
+            {"units": [s.to_dict() for s in statuses], "portfolio": [t.to_dict() for t in totals]}
+        )
     else:
-        status_table(console(), statuses)
+        out = console()
+        status_table(out, statuses)
+        portfolio_lines(out, totals)
 
 
 history_app = typer.Typer(help="Show or prune the sync history.", rich_markup_mode=None)

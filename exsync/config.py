@@ -22,6 +22,7 @@ from exsync.errors import ConfigError
 
 CONFIG_ENV = "EXSYNC_CONFIG"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_CURRENCY = re.compile(r"^[A-Z0-9]{2,12}$")
 _TIMEFRAME = re.compile(r"^[1-9]\d*[smhdwM]$")
 _SYMBOL = re.compile(r"^[^\s/]+/[^\s/]+$")
 # Keys that would hold a secret in the YAML itself: refused, secrets come by reference.
@@ -49,6 +50,7 @@ class Settings:
     markets_ttl: float = 6 * 3600.0
     stale_after: float = 3600.0
     overlap: float = 300.0
+    quote: str = "USDT"
     reread: float = 86400.0
     reread_every: float = 86400.0
     timeout: float = 15.0
@@ -393,6 +395,11 @@ def _check_setting(key: str, value: object, path: str, problems: _Problems) -> A
             problems.add(path, "must be a positive number of milliseconds per request cost unit")
             return None
         return float(value)
+    if key == "quote":
+        if not isinstance(value, str) or not _CURRENCY.match(value):
+            problems.add(path, f"{value!r} is not a currency code such as USDT, USDC or BTC")
+            return None
+        return value
     if key == "timeframe":
         if not isinstance(value, str) or not _TIMEFRAME.match(value):
             problems.add(path, f"{value!r} is not a timeframe such as 1m, 15m, 1h or 1d")

@@ -84,6 +84,9 @@ def create_client(
         # Plain HTTP has no TLS to verify: no SSL context (and CA bundle) is built.
         settings["verify"] = False
     client = klass(settings)
+    # ccxt hands back amounts as the exchange's own decimal strings instead of binary
+    # floats: the mirror stores them exactly.
+    client.number = str
     if client.verify and not client.safe_bool(client.options, "include_OS_certificates", False):
         client.ssl_context = _ssl_context(client.cafile)
     _instrument(client, profile, gate)

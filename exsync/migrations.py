@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from exsync.clock import iso, now
 from exsync.schema import TABLES
@@ -201,10 +202,71 @@ def _conversions(conn: sqlite3.Connection) -> None:
     create_index(conn, "conversions", ("exchange", "timestamp"))
 
 
+# Amount columns that held binary floats until version 4, and what balances gained then.
+_EXACT = {
+    "balances": ("free", "used", "total"),
+    "balance_snapshots": ("free", "used", "total"),
+    "positions": (
+        "contracts",
+        "contract_size",
+        "entry_price",
+        "mark_price",
+        "notional",
+        "leverage",
+        "unrealized_pnl",
+        "liquidation_price",
+    ),
+    "orders": ("price", "average", "amount", "filled", "remaining", "cost", "fee_cost"),
+    "trades": ("price", "amount", "cost", "fee_cost", "fee_rate"),
+    "tickers": ("last", "bid", "ask", "high", "low", "base_volume", "quote_volume", "percentage"),
+    "ohlcv": ("open", "high", "low", "close", "volume"),
+}
+_VALUED = (
+    "equity TEXT, unrealized_pnl TEXT, quote TEXT, price TEXT, value TEXT",
+    {"balances": ", priced_at TEXT, raw TEXT", "balance_snapshots": ""},
+)
+PORTFOLIO_VIEW = (
+    "CREATE VIEW IF NOT EXISTS portfolio AS SELECT exchange, wallet, asset, total AS amount, "
+    "quote, price, value, priced_at FROM balances"
+)
+
+
+def _exact_amounts(conn: sqlite3.Connection) -> None:
+    """Version 4: amounts as the exchange's exact decimal text; balances carry the wallet
+    balance, equity and unrealised PnL apart, a price and a value; the portfolio view.
+
+    Amounts stored before as binary floats are written as the shortest decimal text that
+    reads back as the same float (what the exchange sent, whenever it sent no more digits
+    than a float holds).
+    """
+    conn.create_function("exact_text", 1, _exact_text, deterministic=True)
+    for name, amounts in _EXACT.items():
+        body = _V1[name]
+        for column in amounts:
+            body = body.replace(f"{column} REAL", f"{column} TEXT", 1)
+        copy = {c: (f"exact_text({c})" if c in amounts else c) for c, _ in columns(conn, name)}
+        if name in _VALUED[1]:
+            head, key = body.rsplit(", PRIMARY KEY", 1)
+            body = f"{head}, {_VALUED[0]}{_VALUED[1][name]}, PRIMARY KEY{key}"
+        rebuild(conn, name, body, copy)
+        for index in _V1_INDEXES.get(name, []):
+            create_index(conn, name, index)
+    conn.execute(PORTFOLIO_VIEW)
+
+
+def _exact_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "every table (adopting a database made before versions were stored)", _baseline),
     Step(2, "locks identified by token and process; boot-clock leases", _identified_locks),
     Step(3, "conversions (Binance Convert)", _conversions),
+    Step(4, "exact amounts; balances valued; the portfolio view", _exact_amounts),
 )
 LATEST = STEPS[-1].version
 

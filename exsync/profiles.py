@@ -12,7 +12,14 @@ from typing import Any
 
 from exsync.config import ExchangeConfig
 from exsync.pacing import Limit
-from exsync.sources import BINANCE_SOURCES, BYBIT_SOURCES, DEFAULT_SOURCES, Holdings, Source
+from exsync.sources import (
+    BINANCE_SOURCES,
+    BYBIT_SOURCES,
+    DEFAULT_SOURCES,
+    BalanceFields,
+    Holdings,
+    Source,
+)
 
 DAY_MS = 86_400_000
 
@@ -48,6 +55,8 @@ class Profile:
     )
     #: wallets ccxt's fetchBalance cannot read: name -> the lists of their holdings
     holdings: dict[str, tuple[Holdings, ...]] = field(default_factory=dict)
+    #: where each wallet's raw answer keeps the wallet balance, equity and unrealised PnL
+    balance_fields: dict[str, BalanceFields] = field(default_factory=dict)
     #: wallets read only where the API key is allowed to: a key without the permission gets
     #: a warning and keeps the wallet's last known balances, not a failed unit
     optional_wallets: tuple[str, ...] = ()
@@ -232,6 +241,18 @@ BYBIT = Profile(
     # which ccxt's fetchBalance does not read. Reading either needs a permission a read-only
     # trading key may lack (Wallet "Account Transfer"; "Earn").
     wallets={"unified": (None, {}), "funding": (None, {"type": "funding"})},
+    # The unified wallet lists walletBalance (ccxt's total), equity and unrealisedPnl per
+    # coin; the Funding wallet its walletBalance.
+    balance_fields={
+        "unified": BalanceFields(
+            "result.list.*.coin",
+            "coin",
+            total="walletBalance",
+            equity="equity",
+            unrealized_pnl="unrealisedPnl",
+        ),
+        "funding": BalanceFields("result.balance", "coin", total="walletBalance"),
+    },
     holdings={
         "earn": (
             Holdings(
@@ -421,6 +442,19 @@ BINANCE = Profile(
         "spot": ("spot", {"type": "spot"}),
         "futures": ("linear", {"type": "future"}),
         "funding": (None, {"type": "funding"}),
+    },
+    # ccxt's total for the USD-M wallet is its margin balance, unrealised PnL included; the
+    # wallet balance is walletBalance.
+    balance_fields={
+        "spot": BalanceFields("balances", "asset"),
+        "futures": BalanceFields(
+            "assets",
+            "asset",
+            total="walletBalance",
+            equity="marginBalance",
+            unrealized_pnl="unrealizedProfit",
+        ),
+        "funding": BalanceFields("", "asset"),
     },
     holdings={
         "earn": tuple(

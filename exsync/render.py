@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from rich.console import Console
@@ -124,6 +125,20 @@ _EXPLAINED = ("failed", "empty")
 def _symbols(s: UnitStatus) -> str:
     """How many symbols a per-symbol history covers, and how many had history."""
     return f"{s.symbols} ({s.symbols_active or 0} with history)"
+
+
+def portfolio_lines(out: Console, totals: Sequence[Any]) -> None:
+    """`exsync status`: what each exchange's holdings are worth, and all of them."""
+    if not totals:
+        return
+    for total in totals:
+        unpriced = f" ({total.unpriced} asset(s) without a price)" if total.unpriced else ""
+        worth = f"{Decimal(total.value):,.2f} {total.quote}" if total.quote else "no price"
+        out.print(f"portfolio {total.exchange}: {worth}{unpriced}", markup=False)
+    quotes = {t.quote for t in totals}
+    if len(totals) > 1 and len(quotes) == 1 and None not in quotes:
+        overall = sum((Decimal(t.value) for t in totals), Decimal(0))
+        out.print(f"portfolio, all exchanges: {overall:,.2f} {quotes.pop()}", markup=False)
 
 
 def history_table(out: Console, rows: Sequence[dict[str, Any]]) -> None:

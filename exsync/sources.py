@@ -312,3 +312,37 @@ BINANCE_SOURCES: dict[str, tuple[Source, ...]] = {
         ),
     ),
 }
+
+
+@dataclass(frozen=True)
+class BalanceFields:
+    """Where a wallet's raw answer lists its assets, and the exchange's own fields for what
+    ccxt's balance does not keep apart: the wallet balance (ccxt's `total` includes
+    unrealised PnL on some futures wallets), equity and unrealised PnL.
+
+    `rows` is a dotted path into ccxt's `info`; `*` walks every entry of a list; empty: the
+    answer itself is the list.
+    """
+
+    rows: str
+    asset: str
+    total: str | None = None
+    equity: str | None = None
+    unrealized_pnl: str | None = None
+
+
+def rows_at(answer: Any, path: str) -> list[dict[str, Any]]:
+    """The dict rows found at a dotted path (with `*` for every list entry) in an answer."""
+    found: list[Any] = [answer]
+    for key in [k for k in path.split(".") if k]:
+        step: list[Any] = []
+        for node in found:
+            if key == "*" and isinstance(node, list):
+                step.extend(node)
+            elif isinstance(node, dict) and key in node:
+                step.append(node[key])
+        found = step
+    rows: list[dict[str, Any]] = []
+    for node in found:
+        rows.extend(n for n in (node if isinstance(node, list) else [node]) if isinstance(n, dict))
+    return rows

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from exsync.breaker import IP_BAN
@@ -119,6 +120,49 @@ def symbol_coverage(store: Store) -> dict[tuple[str, str], tuple[int, int]]:
             "FROM history_symbols GROUP BY exchange, kind"
         )
     }
+
+
+@dataclass
+class Holdings:
+    """What one exchange's holdings are worth, from the last balances unit."""
+
+    exchange: str
+    quote: str | None
+    value: str
+    priced_at: str | None
+    unpriced: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def portfolio_totals(store: Store) -> list[Holdings]:
+    """The value of every exchange's holdings in its quote currency, summed exactly.
+
+    An asset held without a price is counted in `unpriced`, not in the value.
+    """
+    found: dict[tuple[str, str | None], Holdings] = {}
+    for exchange, quote, value, priced_at in store.fetchall(
+        "SELECT exchange, quote, value, priced_at FROM balances ORDER BY exchange"
+    ):
+        key = (exchange, quote)
+        entry = found.setdefault(key, Holdings(exchange, quote, "0", None, 0))
+        if value is None:
+            entry.unpriced += 1
+            continue
+        entry.value = format(Decimal(entry.value) + Decimal(value), "f")
+        if priced_at and (entry.priced_at is None or priced_at > entry.priced_at):
+            entry.priced_at = priced_at
+    totals = []
+    for (exchange, quote), entry in found.items():
+        if quote is None:  # nothing of this exchange could be priced
+            priced = [h for (e, q), h in found.items() if e == exchange and q is not None]
+            if priced:
+                priced[0].unpriced += entry.unpriced
+                continue
+        totals.append(entry)
+    return totals
 
 
 def history(

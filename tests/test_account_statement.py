@@ -180,7 +180,9 @@ def test_a_position_closed_twice_keeps_both_results(statement, make_config, db_p
 
 def wallets(db_path: Any) -> dict[str, dict[str, float]]:
     found: dict[str, dict[str, float]] = {}
-    for wallet, asset, total in rows(db_path, "SELECT wallet, asset, total FROM balances"):
+    for wallet, asset, total in rows(
+        db_path, "SELECT wallet, asset, CAST(total AS REAL) FROM balances"
+    ):
         found.setdefault(wallet, {})[asset] = total
     return found
 

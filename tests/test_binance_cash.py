@@ -386,7 +386,9 @@ def test_a_convert_makes_its_assets_symbols_candidates(make_config, db_path):
 
 def wallets(db_path: Any) -> dict[str, dict[str, float]]:
     found: dict[str, dict[str, float]] = {}
-    for wallet, asset, total in rows(db_path, "SELECT wallet, asset, total FROM balances"):
+    for wallet, asset, total in rows(
+        db_path, "SELECT wallet, asset, CAST(total AS REAL) FROM balances"
+    ):
         found.setdefault(wallet, {})[asset] = total
     return found
 

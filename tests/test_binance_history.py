@@ -226,7 +226,7 @@ def test_history_that_covers_no_symbol_says_so(
     assert "no symbol" in (units["trades"].error or "")
     assert result.exit_code is ExitCode.OK
     status = run("status", "--config", str(path), "--json")
-    shown = {u["data_type"]: u for u in json.loads(status.stdout)}
+    shown = {u["data_type"]: u for u in json.loads(status.stdout)["units"]}
     assert shown["trades"]["last_status"] == "empty" and shown["trades"]["symbols"] == 0
 
 
@@ -239,7 +239,7 @@ def test_status_and_exchanges_show_the_symbols_covered(
     config, path = make_config({"binance": entry(binance, symbols=["BTC/USDT"])})
     sync(config)
 
-    status = json.loads(run("status", "--config", str(path), "--json").stdout)
+    status = json.loads(run("status", "--config", str(path), "--json").stdout)["units"]
     trades = next(u for u in status if u["data_type"] == "trades")
     # BTC/USDT listed; SOL/USDT, SOL/BTC and SOL/USDT:USDT found; SOL/USDT had history
     assert (trades["symbols"], trades["symbols_active"]) == (4, 1)

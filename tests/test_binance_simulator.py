@@ -214,7 +214,7 @@ def test_fetch_balance_spot_and_futures(sim: BinanceSimulator) -> None:
     # Futures: ccxt reports marginBalance (wallet + unrealised PnL), and skips the
     # zero assets Binance lists with updateTime 0.
     assert set(futures["total"]) == {"USDT"}
-    assert futures["total"]["USDT"] == pytest.approx(expected["futures_balances"]["USDT"], rel=1e-4)
+    assert futures["total"]["USDT"] == pytest.approx(expected["futures_equity"]["USDT"], rel=1e-4)
     account = futures["info"]
     assert futures["used"]["USDT"] == float(account["assets"][0]["initialMargin"])
     assert futures["free"]["USDT"] + futures["used"]["USDT"] == pytest.approx(
@@ -817,7 +817,7 @@ def test_mutations_are_visible_to_the_next_call(sim: BinanceSimulator) -> None:
         state.set_futures_balance("USDT", 500)
         futures_balance = await ex.fetch_balance({"type": "future"})
         assert futures_balance["total"]["USDT"] == pytest.approx(
-            state.expected()["futures_balances"]["USDT"], rel=1e-3
+            state.expected()["futures_equity"]["USDT"], rel=1e-3
         )
         assert float(futures_balance["info"]["assets"][0]["walletBalance"]) == 500
 

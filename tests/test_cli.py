@@ -24,7 +24,7 @@ def test_sync_status_history_through_the_entry_point(sim: BybitSimulator, tmp_pa
 
     status = run("status", "--config", str(config), "--json")
     assert status.returncode == 0, status.stderr
-    units = json.loads(status.stdout)
+    units = json.loads(status.stdout)["units"]
     assert {(u["exchange"], u["data_type"], u["last_status"]) for u in units} == {
         ("bybit", str(t), "unsupported" if t == "conversions" else "ok") for t in CONCRETE
     }

@@ -29,7 +29,11 @@ def test_every_execution_type_is_stored_with_its_type(booked, make_config, db_pa
 
     stored = {
         r[0]: r[1:]
-        for r in rows(db_path, "SELECT id, exec_type, symbol, fee_cost, amount FROM trades")
+        for r in rows(
+            db_path,
+            "SELECT id, exec_type, symbol, CAST(fee_cost AS REAL), CAST(amount AS REAL) "
+            "FROM trades",
+        )
     }
     assert set(stored) == set(executions)
     for exec_id, (exec_type, symbol, _, _) in stored.items():

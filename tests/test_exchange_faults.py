@@ -45,7 +45,7 @@ def balances(db_path, name: str) -> dict[str, float]:  # type: ignore[no-untyped
     return dict(
         rows(
             db_path,
-            "SELECT asset, total FROM balances "
+            "SELECT asset, CAST(total AS REAL) FROM balances "
             "WHERE exchange = ? AND wallet IN ('unified', 'spot')",
             (name,),
         )

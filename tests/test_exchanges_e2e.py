@@ -62,15 +62,25 @@ def check_mirror(db: Path, name: str, ccxt_id: str, sim: Any) -> None:
         stored = dict(
             rows(
                 db,
-                "SELECT asset, total FROM balances WHERE exchange = ? AND wallet = ?",
+                "SELECT asset, CAST(total AS REAL) FROM balances WHERE exchange = ? AND wallet = ?",
                 (name, wallet),
             )
         )
-        # futures wallets include unrealised PnL, which follows the moving mark price
-        assert stored == pytest.approx(expected[key], rel=2e-2), wallet
+        # the wallet balance, exactly: never unrealised PnL, which moves with the mark price
+        assert stored == pytest.approx(expected[key], rel=1e-12), wallet
+    if "futures_equity" in expected:
+        equity = dict(
+            rows(
+                db,
+                "SELECT asset, CAST(equity AS REAL) FROM balances "
+                "WHERE exchange = ? AND wallet = 'futures'",
+                (name,),
+            )
+        )
+        assert equity == pytest.approx(expected["futures_equity"], rel=2e-2)
     positions = rows(
         db,
-        "SELECT symbol, side, contracts, entry_price FROM positions "
+        "SELECT symbol, side, CAST(contracts AS REAL), CAST(entry_price AS REAL) FROM positions "
         "WHERE exchange = ? AND status = 'open' ORDER BY 1, 2",
         (name,),
     )

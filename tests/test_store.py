@@ -32,7 +32,8 @@ def test_transaction_rolls_back_rows_and_cursor_together(tmp_path: Path) -> None
             store.upsert("trades", [{"exchange": "e", "symbol": "X/Y", "id": "1", "price": 1.0}])
             store.upsert("trades", [{"exchange": "e", "symbol": "X/Y", "id": "1", "price": 2.0}])
             store.set_cursor("e", "trades:spot", 123)
-        assert store.execute("SELECT price FROM trades").fetchall() == [(2.0,)]
+        # amounts are exact decimal text
+        assert store.execute("SELECT price FROM trades").fetchall() == [("2.0",)]
         assert store.get_cursor("e", "trades:spot") == 123
 
 

@@ -40,10 +40,16 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
     assert sorted(u.data_type for u in result.units) == sorted(str(t) for t in CONCRETE)
     state = sim.state
 
-    stored = dict(rows(db_path, "SELECT asset, total FROM balances WHERE wallet = 'unified'"))
+    stored = dict(
+        rows(db_path, "SELECT asset, CAST(total AS REAL) FROM balances WHERE wallet = 'unified'")
+    )
     assert stored == pytest.approx({c: v for c, v in state.balances.items() if v})
 
-    positions = rows(db_path, "SELECT symbol, side, contracts, entry_price, status FROM positions")
+    positions = rows(
+        db_path,
+        "SELECT symbol, side, CAST(contracts AS REAL), CAST(entry_price AS REAL), status "
+        "FROM positions",
+    )
     assert len(positions) == len(state.positions) > 0
     for raw in state.positions:
         symbol = raw["symbol"].replace("USDT", "/USDT:USDT")
@@ -77,7 +83,12 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
 
     expected = {e["execId"]: e for e in state.executions if int(e["execTime"]) >= since}
     stored_trades = {
-        r[0]: r for r in rows(db_path, "SELECT id, price, amount, fee_cost, timestamp FROM trades")
+        r[0]: r
+        for r in rows(
+            db_path,
+            "SELECT id, CAST(price AS REAL), CAST(amount AS REAL), CAST(fee_cost AS REAL), "
+            "timestamp FROM trades",
+        )
     }
     assert set(stored_trades) == set(expected)
     assert len(expected) > 300  # several pages and 7-day windows
@@ -93,7 +104,8 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
 
     candles = rows(
         db_path,
-        "SELECT timestamp, open, close FROM ohlcv WHERE symbol = 'BTC/USDT' AND timeframe = '1h' "
+        "SELECT timestamp, CAST(open AS REAL), CAST(close AS REAL) FROM ohlcv "
+        "WHERE symbol = 'BTC/USDT' AND timeframe = '1h' "
         "ORDER BY timestamp",
     )
     assert 47 <= len(candles) <= 50  # 2 days of hourly candles, the last one forming

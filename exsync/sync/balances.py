@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from exsync.ccxt_import import errors as ccxt
-from exsync.sources import Holdings
-from exsync.store import Store, utc_now
-from exsync.sync.unit import UnitContext, decimal_text, number, together
+from exsync.sources import Holdings, rows_at
+from exsync.store import Store, to_json, utc_now
+from exsync.sync.prices import price_assets
+from exsync.sync.unit import UnitContext, decimal_text, together
 
 #: what a wallet read returns: {"free": {...}, "used": {...}, "total": {...}} by asset, or
 #: None when the API key may not read an optional wallet
@@ -18,9 +19,10 @@ Balance = dict[str, Any] | None
 
 async def sync(ctx: UnitContext) -> int:
     """Latest balance per wallet and asset; assets no longer held are deleted; a snapshot
-    per pass. Exchanges with separate wallets (Binance spot and futures, Bybit's Funding
-    wallet and Earn) have one each. A wallet the API key may not read (an optional one)
-    keeps its last known balances, with a warning."""
+    per pass, each asset with its price in the quote currency. Exchanges with separate
+    wallets (Binance spot and futures, Bybit's Funding wallet and Earn) have one each. A
+    wallet the API key may not read (an optional one) keeps its last known balances, with
+    a warning."""
     reads: list[tuple[str, Awaitable[Balance]]] = [
         (name, _wallet(ctx, name, ctx.call("fetch_balance", dict(params))))
         for name, (market_type, params) in ctx.profile.wallets.items()
@@ -38,38 +40,113 @@ async def sync(ctx: UnitContext) -> int:
         if balance is None:
             unread.append(wallet)
             continue
-        for asset, total in sorted((balance.get("total") or {}).items()):
-            if total is None or float(total) == 0.0:
-                continue
-            rows.append(
-                {
-                    "exchange": ctx.name,
-                    "wallet": wallet,
-                    "asset": asset,
-                    "free": number((balance.get("free") or {}).get(asset)),
-                    "used": number((balance.get("used") or {}).get(asset)),
-                    "total": number(total),
-                    "run_id": ctx.run_id,
-                    "synced_at": now,
-                }
-            )
-    held = [f"{r['wallet']}\x1f{r['asset']}" for r in rows]
+        rows.extend(_rows(ctx, wallet, balance, now))
+    await _value(ctx, rows, now)
+    held = [(r["wallet"], r["asset"]) for r in rows]
 
     def finish(store: Store) -> None:
-        marks = ",".join("?" * len(held))
-        kept = ",".join("?" * len(unread))
-        store.execute(
-            f"DELETE FROM balances WHERE exchange = ? "
-            f"AND wallet || char(31) || asset NOT IN ({marks}) AND wallet NOT IN ({kept})",
-            [ctx.name, *held, *unread],
-        )
+        stored = store.execute(
+            "SELECT wallet, asset FROM balances WHERE exchange = ?", [ctx.name]
+        ).fetchall()
+        for wallet, asset in stored:
+            if (wallet, asset) not in held and wallet not in unread:
+                store.execute(
+                    "DELETE FROM balances WHERE exchange = ? AND wallet = ? AND asset = ?",
+                    [ctx.name, wallet, asset],
+                )
 
     pending = ctx.pending()
     pending.add("balances", rows)
-    columns = ("exchange", "run_id", "wallet", "asset", "free", "used", "total")
-    pending.add("balance_snapshots", [{k: r[k] for k in columns} | {"taken_at": now} for r in rows])
+    pending.add(
+        "balance_snapshots",
+        [{k: r[k] for k in SNAPSHOT_COLUMNS} | {"taken_at": now} for r in rows],
+    )
     await pending.commit(finish)
     return len(rows)
+
+
+#: what a snapshot keeps of each balance row
+SNAPSHOT_COLUMNS = (
+    "exchange",
+    "run_id",
+    "wallet",
+    "asset",
+    "free",
+    "used",
+    "total",
+    "equity",
+    "unrealized_pnl",
+    "quote",
+    "price",
+    "value",
+)
+
+
+def _rows(ctx: UnitContext, wallet: str, balance: dict[str, Any], now: str) -> list[dict[str, Any]]:
+    """The balance rows of one wallet: ccxt's amounts, and the exchange's own wallet balance,
+    equity and unrealised PnL where the profile says where they are."""
+    fields = ctx.profile.balance_fields.get(wallet)
+    raw = {}
+    if fields is not None:
+        for entry in rows_at(balance.get("info"), fields.rows):
+            if entry.get(fields.asset):
+                raw[ctx.client.safe_currency_code(entry[fields.asset])] = entry
+    rows = []
+    for asset, total in sorted((balance.get("total") or {}).items()):
+        entry = raw.get(asset, {})
+        if fields is not None and fields.total and entry.get(fields.total) not in (None, ""):
+            total = entry[fields.total]  # the wallet balance, never unrealised PnL
+        exact = decimal_text(total)
+        if exact is None or Decimal(exact) == 0:
+            continue
+        rows.append(
+            {
+                "exchange": ctx.name,
+                "wallet": wallet,
+                "asset": asset,
+                "free": decimal_text((balance.get("free") or {}).get(asset)),
+                "used": decimal_text((balance.get("used") or {}).get(asset)),
+                "total": exact,
+                "equity": _field(entry, fields and fields.equity),
+                "unrealized_pnl": _field(entry, fields and fields.unrealized_pnl),
+                "quote": None,
+                "price": None,
+                "value": None,
+                "priced_at": None,
+                "run_id": ctx.run_id,
+                "synced_at": now,
+                "raw": to_json(entry) if entry else None,
+            }
+        )
+    return rows
+
+
+def _field(entry: dict[str, Any], name: str | None) -> str | None:
+    return decimal_text(entry.get(name)) if name else None
+
+
+async def _value(ctx: UnitContext, rows: list[dict[str, Any]], now: str) -> None:
+    """Price every held asset in the quote currency; a price that cannot be had is a
+    warning, never a failed unit (the balances themselves are what matters)."""
+    quote = ctx.exchange.settings.quote
+    try:
+        prices = await price_assets(ctx, (r["asset"] for r in rows), quote)
+    except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
+        ctx.warn(f"no {quote} prices this pass: {exc.__class__.__name__}: {exc}"[:300])
+        return
+    unpriced = sorted({r["asset"] for r in rows} - set(prices))
+    if unpriced:
+        ctx.warn(f"no market prices {', '.join(unpriced)} in {quote}; left without a value")
+    for row in rows:
+        price = prices.get(row["asset"])
+        if price is None:
+            continue
+        row.update(
+            quote=quote,
+            price=price,
+            value=format(+(Decimal(row["total"]) * Decimal(price)), "f"),
+            priced_at=now,
+        )
 
 
 async def _wallet(ctx: UnitContext, name: str, read: Awaitable[Balance]) -> Balance:

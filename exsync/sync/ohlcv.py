@@ -8,7 +8,7 @@ from exsync.ccxt_import import errors as ccxt
 from exsync.durations import parse_since
 from exsync.profiles import symbols_for
 from exsync.sync.symbols import listed, rejected
-from exsync.sync.unit import OHLCV_CONCURRENCY, UnitContext
+from exsync.sync.unit import OHLCV_CONCURRENCY, UnitContext, decimal_text
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -55,11 +55,11 @@ async def _sync_series(ctx: UnitContext, symbol: str, timeframe: str) -> int:
                     "symbol": symbol,
                     "timeframe": timeframe,
                     "timestamp": c[0],
-                    "open": c[1],
-                    "high": c[2],
-                    "low": c[3],
-                    "close": c[4],
-                    "volume": c[5],
+                    "open": decimal_text(c[1]),
+                    "high": decimal_text(c[2]),
+                    "low": decimal_text(c[3]),
+                    "close": decimal_text(c[4]),
+                    "volume": decimal_text(c[5]),
                 }
                 for c in candles
             ),

@@ -10,7 +10,7 @@ from exsync.ccxt_import import errors as ccxt
 from exsync.store import Store, to_json, utc_now, utc_now_minus
 from exsync.sync.discovery import NOTHING_COVERED, walk_streams
 from exsync.sync.symbols import attribute
-from exsync.sync.unit import NothingCovered, UnitContext, number, per_settle_coin, together
+from exsync.sync.unit import NothingCovered, UnitContext, decimal_text, per_settle_coin, together
 
 #: how long an order left 'unknown' is asked about again on later passes
 RECHECK_SECONDS = 7 * 86_400
@@ -136,14 +136,14 @@ def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
         "symbol": order.get("symbol"),
         "type": order.get("type"),
         "side": order.get("side"),
-        "price": number(order.get("price")),
-        "average": number(order.get("average")),
-        "amount": number(order.get("amount")),
-        "filled": number(order.get("filled")),
-        "remaining": number(order.get("remaining")),
-        "cost": number(order.get("cost")),
+        "price": decimal_text(order.get("price")),
+        "average": decimal_text(order.get("average")),
+        "amount": decimal_text(order.get("amount")),
+        "filled": decimal_text(order.get("filled")),
+        "remaining": decimal_text(order.get("remaining")),
+        "cost": decimal_text(order.get("cost")),
         "status": order.get("status"),
-        "fee_cost": number(fee.get("cost")),
+        "fee_cost": decimal_text(fee.get("cost")),
         "fee_currency": fee.get("currency"),
         "timestamp": order.get("timestamp"),
         "updated": order.get("lastUpdateTimestamp") or order.get("timestamp"),

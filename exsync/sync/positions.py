@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from exsync.store import Store, to_json, utc_now
 from exsync.sync.symbols import attribute
-from exsync.sync.unit import UnitContext, number, per_settle_coin, together
+from exsync.sync.unit import UnitContext, decimal_text, per_settle_coin, together
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -25,8 +26,8 @@ async def sync(ctx: UnitContext) -> int:
     now = utc_now()
     rows = []
     for position in found:
-        contracts = number(position.get("contracts"))
-        if not contracts:
+        contracts = decimal_text(position.get("contracts"))
+        if contracts is None or Decimal(contracts) == 0:
             continue
         rows.append(
             {
@@ -35,13 +36,15 @@ async def sync(ctx: UnitContext) -> int:
                 "side": position.get("side") or "both",
                 "status": "open",
                 "contracts": contracts,
-                "contract_size": number(position.get("contractSize")),
-                "entry_price": number(position.get("entryPrice")),
-                "mark_price": number(position.get("markPrice")),
-                "notional": number(position.get("notional")),
-                "leverage": number(position.get("leverage")),
-                "unrealized_pnl": number(position.get("unrealizedPnl")),
-                "liquidation_price": number(position.get("liquidationPrice")),
+                "contract_size": decimal_text(position.get("contractSize")),
+                "entry_price": decimal_text(position.get("entryPrice")),
+                "mark_price": decimal_text(position.get("markPrice")),
+                # The position's value at the mark price, never signed: Binance signs it
+                # by side, Bybit does not.
+                "notional": _unsigned(decimal_text(position.get("notional"))),
+                "leverage": decimal_text(position.get("leverage")),
+                "unrealized_pnl": decimal_text(position.get("unrealizedPnl")),
+                "liquidation_price": decimal_text(position.get("liquidationPrice")),
                 "margin_mode": position.get("marginMode"),
                 "timestamp": position.get("timestamp"),
                 "synced_at": now,
@@ -68,3 +71,7 @@ async def sync(ctx: UnitContext) -> int:
     pending.add("positions", rows)
     await pending.commit(finish)
     return len(rows)
+
+
+def _unsigned(amount: str | None) -> str | None:
+    return amount[1:] if amount is not None and amount.startswith("-") else amount

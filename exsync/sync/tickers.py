@@ -9,7 +9,7 @@ from exsync.ccxt_import import errors as ccxt
 from exsync.profiles import market_type_of, symbols_for
 from exsync.store import Store, to_json, utc_now
 from exsync.sync.symbols import listed, rejected
-from exsync.sync.unit import UnitContext, number
+from exsync.sync.unit import UnitContext, decimal_text
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -46,14 +46,14 @@ async def sync(ctx: UnitContext) -> int:
         {
             "exchange": ctx.name,
             "symbol": t["symbol"],
-            "last": number(t.get("last")),
-            "bid": number(t.get("bid")),
-            "ask": number(t.get("ask")),
-            "high": number(t.get("high")),
-            "low": number(t.get("low")),
-            "base_volume": number(t.get("baseVolume")),
-            "quote_volume": number(t.get("quoteVolume")),
-            "percentage": number(t.get("percentage")),
+            "last": decimal_text(t.get("last")),
+            "bid": decimal_text(t.get("bid")),
+            "ask": decimal_text(t.get("ask")),
+            "high": decimal_text(t.get("high")),
+            "low": decimal_text(t.get("low")),
+            "base_volume": decimal_text(t.get("baseVolume")),
+            "quote_volume": decimal_text(t.get("quoteVolume")),
+            "percentage": decimal_text(t.get("percentage")),
             "timestamp": t.get("timestamp") or ctx.now_ms,
             "synced_at": now,
             "raw": to_json(t.get("info")),

@@ -6,7 +6,7 @@ from typing import Any
 
 from exsync.store import to_json
 from exsync.sync.discovery import NOTHING_COVERED, walk_streams
-from exsync.sync.unit import NothingCovered, UnitContext, number
+from exsync.sync.unit import NothingCovered, UnitContext, decimal_text
 
 
 async def sync(ctx: UnitContext) -> int:
@@ -37,12 +37,12 @@ def _trade_row(ctx: UnitContext, trade: dict[str, Any]) -> dict[str, Any]:
         "symbol": trade.get("symbol"),
         "side": trade.get("side"),
         "taker_or_maker": trade.get("takerOrMaker"),
-        "price": number(trade.get("price")),
-        "amount": number(trade.get("amount")),
-        "cost": number(trade.get("cost")),
-        "fee_cost": number(fee.get("cost")),
+        "price": decimal_text(trade.get("price")),
+        "amount": decimal_text(trade.get("amount")),
+        "cost": decimal_text(trade.get("cost")),
+        "fee_cost": decimal_text(fee.get("cost")),
         "fee_currency": fee.get("currency"),
-        "fee_rate": number(fee.get("rate")),
+        "fee_rate": decimal_text(fee.get("rate")),
         "timestamp": trade.get("timestamp"),
         # The exchange's execution type; exchanges whose trade history holds only trades
         # (Binance) do not say it.

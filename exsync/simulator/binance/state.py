@@ -240,9 +240,10 @@ class BinanceState(BinanceFunds, AccountState):
 
         - ``balances``: {coin: total} of ``fetch_balance()`` (the spot wallet), zeros left
           out (Binance lists zero assets; ccxt keeps them as 0.0).
-        - ``futures_balances``: {coin: total} of ``fetch_balance({'type': 'future'})``,
-          i.e. wallet balance plus unrealised PnL; the PnL follows the mark price, so
-          compare with a tolerance.
+        - ``futures_balances``: {coin: wallet balance} of the USD-M wallet (what a mirror
+          stores as its total); ``futures_equity``: the same plus unrealised PnL (ccxt's
+          total, Binance's marginBalance), which follows the mark price: compare with a
+          tolerance.
         - ``positions``: sorted (ccxt symbol, "long"|"short", contracts, entry price).
         - ``open_order_ids``: every resting order id; ``open_orders``: the same per category.
         - ``closed_orders``: {category: {id: ccxt status}} of finished orders allOrders
@@ -271,6 +272,11 @@ class BinanceState(BinanceFunds, AccountState):
             return {
                 "balances": {c: round(v, 8) for c, v in self._balances.items() if round(v, 8)},
                 "futures_balances": {
+                    coin: round(wallet, 8)
+                    for coin, wallet in self._futures_balances.items()
+                    if round(wallet, 8)
+                },
+                "futures_equity": {
                     coin: round(wallet + upl.get(coin, 0.0), 8)
                     for coin, wallet in self._futures_balances.items()
                     if round(wallet + upl.get(coin, 0.0), 8)

@@ -55,6 +55,8 @@ class Profile:
     )
     #: wallets ccxt's fetchBalance cannot read: name -> the lists of their holdings
     holdings: dict[str, tuple[Holdings, ...]] = field(default_factory=dict)
+    #: positions share one margin mode, the account's (asked once with fetchMarginMode)
+    margin_mode_per_account: bool = False
     #: where each wallet's raw answer keeps the wallet balance, equity and unrealised PnL
     balance_fields: dict[str, BalanceFields] = field(default_factory=dict)
     #: wallets read only where the API key is allowed to: a key without the permission gets
@@ -241,6 +243,8 @@ BYBIT = Profile(
     # which ccxt's fetchBalance does not read. Reading either needs a permission a read-only
     # trading key may lack (Wallet "Account Transfer"; "Earn").
     wallets={"unified": (None, {}), "funding": (None, {"type": "funding"})},
+    # A unified account has one margin mode for every position (account/info).
+    margin_mode_per_account=True,
     # The unified wallet lists walletBalance (ccxt's total), equity and unrealisedPnl per
     # coin; the Funding wallet its walletBalance.
     balance_fields={

@@ -104,3 +104,25 @@ def test_the_usdm_wallet_total_is_its_wallet_balance(make_config, db_path):
         total, equity, pnl = stored[asset]
         assert Decimal(total) == Decimal(str(wallet))  # never unrealised PnL
         assert Decimal(equity) == Decimal(total) + Decimal(pnl)
+
+
+@pytest.mark.parametrize("ccxt_id", ["bybit", "binance"])
+def test_positions_mean_the_same_on_every_exchange(ccxt_id, make_config, db_path):
+    from exsync.simulator import BinanceSimulator
+
+    simulator = {"bybit": BybitSimulator, "binance": BinanceSimulator}[ccxt_id]
+    with simulator(Scenario(seed=5), api_key=KEY, secret=SECRET) as sim:
+        entry = exchange_entry(sim.url, ccxt_id=ccxt_id, types=["positions"], symbols=[])
+        config, _ = make_config({ccxt_id: entry})
+        assert Synchronizer(config).sync().ok
+        leverage = {p.instrument.symbol: p.leverage for p in sim.state._positions.values()}
+    stored = rows(
+        db_path,
+        "SELECT symbol, contracts, mark_price, notional, leverage, margin_mode FROM positions",
+    )
+    assert stored
+    for symbol, contracts, mark, notional, lev, mode in stored:
+        # the value at the mark price, never signed
+        assert Decimal(notional) == abs(Decimal(contracts)) * Decimal(mark)
+        assert Decimal(lev) == leverage[symbol.split("/")[0] + "USDT"]
+        assert mode == "cross"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from exsync.ccxt_import import errors as ccxt
 from exsync.store import Store, to_json, utc_now
 from exsync.sync.symbols import attribute
 from exsync.sync.unit import UnitContext, decimal_text, per_settle_coin, together
@@ -39,9 +40,7 @@ async def sync(ctx: UnitContext) -> int:
                 "contract_size": decimal_text(position.get("contractSize")),
                 "entry_price": decimal_text(position.get("entryPrice")),
                 "mark_price": decimal_text(position.get("markPrice")),
-                # The position's value at the mark price, never signed: Binance signs it
-                # by side, Bybit does not.
-                "notional": _unsigned(decimal_text(position.get("notional"))),
+                "notional": _notional(ctx, position, contracts),
                 "leverage": decimal_text(position.get("leverage")),
                 "unrealized_pnl": decimal_text(position.get("unrealizedPnl")),
                 "liquidation_price": decimal_text(position.get("liquidationPrice")),
@@ -52,6 +51,7 @@ async def sync(ctx: UnitContext) -> int:
                 "raw": to_json(position.get("info")),
             }
         )
+    await _fill_in(ctx, rows)
     open_keys = [(r["symbol"], r["side"]) for r in rows]
 
     def finish(store: Store) -> None:
@@ -73,5 +73,40 @@ async def sync(ctx: UnitContext) -> int:
     return len(rows)
 
 
-def _unsigned(amount: str | None) -> str | None:
-    return amount[1:] if amount is not None and amount.startswith("-") else amount
+def _notional(ctx: UnitContext, position: dict[str, Any], contracts: str) -> str | None:
+    """The position's value at the mark price in its quote currency, never signed.
+
+    Exchanges differ: Bybit's positionValue is the value at entry, Binance's notional is
+    signed by side; this is the same on every exchange.
+    """
+    mark = decimal_text(position.get("markPrice"))
+    if mark is None:
+        return None
+    market = (ctx.client.markets or {}).get(position.get("symbol")) or {}
+    size = abs(Decimal(contracts)) * Decimal(decimal_text(position.get("contractSize")) or "1")
+    # An inverse contract is a fixed amount of the quote currency; a linear one of the base.
+    value = size if market.get("inverse") else size * Decimal(mark)
+    return format(+value, "f")
+
+
+async def _fill_in(ctx: UnitContext, rows: list[dict[str, Any]]) -> None:
+    """Leverage and margin mode where ccxt's position does not say them (Binance's USD-M
+    positions carry no leverage; Bybit's unified account keeps its margin mode on the
+    account): asked once per pass, through ccxt's own methods. What cannot be had stays
+    empty, with a warning, never a failed unit."""
+    try:
+        needed = sorted({r["symbol"] for r in rows if r["leverage"] is None})
+        if needed and ctx.client.has.get("fetchLeverages"):
+            leverages = await ctx.call("fetch_leverages", needed)
+            for row in rows:
+                found = leverages.get(row["symbol"]) or {}
+                side = "shortLeverage" if row["side"] == "short" else "longLeverage"
+                row["leverage"] = row["leverage"] or decimal_text(found.get(side))
+                row["margin_mode"] = row["margin_mode"] or found.get("marginMode")
+        needed = [r for r in rows if r["margin_mode"] is None]
+        if needed and ctx.profile.margin_mode_per_account:
+            mode = await ctx.call("fetch_margin_mode", needed[0]["symbol"])
+            for row in needed:
+                row["margin_mode"] = mode.get("marginMode")
+    except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
+        ctx.warn(f"leverage or margin mode not read: {exc.__class__.__name__}: {exc}"[:300])

@@ -296,6 +296,12 @@ def _position_risk(version: int) -> Callable[..., Any]:
     return handler
 
 
+def symbol_config(state: BinanceState, params: Params) -> Any:
+    """/fapi/v1/symbolConfig: leverage and margin type, one symbol or all."""
+    inst = _optional_instrument(state, "linear", params)
+    return state.symbol_configs(None if inst is None else inst.symbol)
+
+
 def leverage_bracket(state: BinanceState, params: Params) -> Any:
     """/fapi/v1/leverageBracket: notional brackets (ccxt loads them before positions)."""
     inst = _optional_instrument(state, "linear", params)
@@ -469,6 +475,7 @@ ROUTES: dict[str, Route] = {
         _klines("linear", render.FUTURES_INTERVALS, 1500), False, "fapi", _futures_kline_weight
     ),
     "/fapi/v1/leverageBracket": Route(leverage_bracket, True, "fapi"),
+    "/fapi/v1/symbolConfig": Route(symbol_config, True, "fapi", 5),
     "/fapi/v2/account": Route(futures_account_v2, True, "fapi", 5),
     "/fapi/v3/account": Route(futures_account_v3, True, "fapi", 5),
     "/fapi/v2/balance": Route(futures_balance, True, "fapi", 5),

@@ -272,6 +272,19 @@ def maintenance(notional: float) -> tuple[float, float]:
     return notional * ratio - cum, ratio
 
 
+def symbol_config(inst: Instrument, position: Position | None) -> dict[str, Any]:
+    """One /fapi/v1/symbolConfig entry (Binance's documented shape)."""
+    leverage = position.leverage if position is not None else ORDER_LEVERAGE
+    cap = next(c for _, c, lev, _, _ in reversed(BRACKETS) if lev >= leverage)
+    return {
+        "symbol": inst.symbol,
+        "marginType": "CROSSED",
+        "isAutoAddMargin": "false",
+        "leverage": leverage,
+        "maxNotionalValue": str(cap),
+    }
+
+
 def leverage_brackets(inst: Instrument) -> dict[str, Any]:
     """One /fapi/v1/leverageBracket entry."""
     return {

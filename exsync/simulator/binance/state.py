@@ -495,6 +495,17 @@ class BinanceState(BinanceFunds, AccountState):
         with self.lock:
             return self._position_rows(symbol, self.now_ms(), version)
 
+    def symbol_configs(self, symbol: str | None) -> list[dict[str, Any]]:
+        """/fapi/v1/symbolConfig entries: each USD-M symbol's leverage and margin type."""
+        with self.lock:
+            rows = []
+            for inst in self.instruments["linear"]:
+                if symbol not in (None, inst.symbol):
+                    continue
+                position = self._positions.get(("linear", inst.symbol))
+                rows.append(render.symbol_config(inst, position))
+            return rows
+
     def leverage_brackets(self, symbol: str | None) -> list[dict[str, Any]]:
         """/fapi/v1/leverageBracket entries, all symbols or one."""
         insts = self.instruments["linear"]

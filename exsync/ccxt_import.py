@@ -102,7 +102,11 @@ def exchange_class(ccxt_id: str) -> type[Any]:
     """ccxt's asyncio class of one exchange, importing that exchange only."""
     try:
         module = importlib.import_module(f"ccxt.async_support.{ccxt_id}")
-        return getattr(module, ccxt_id)
+        klass = getattr(module, ccxt_id)
+        # As ccxt's own package does: `ccxt.async_support.bybit` is the class, not the
+        # module the import just set there.
+        setattr(sys.modules["ccxt.async_support"], ccxt_id, klass)
+        return klass
     except (ImportError, AttributeError):
         if ccxt_id not in exchange_ids():
             raise LookupError(f"{ccxt_id!r} is not an exchange ccxt knows") from None

@@ -47,3 +47,16 @@ def test_processes_creating_a_fresh_database_at_once_wait_their_turn(tmp_path: P
         ]
         failures = [err for p in procs if (err := p.communicate(timeout=60)[1]) and p.returncode]
         assert not failures, failures[0]
+
+
+def test_the_exchange_class_stands_where_ccxt_puts_it():
+    code = (
+        "from exsync import ccxt_import\n"
+        "ccxt_import.exchange_class('bybit')\n"
+        "import ccxt.async_support as ccxt\n"
+        "print(isinstance(ccxt.bybit, type), ccxt.bybit.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["True", "bybit"]

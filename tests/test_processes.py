@@ -158,16 +158,24 @@ def test_lock_held_elsewhere_lapses_after_its_lease_and_wait_waits(
     db = tmp_path / "x.db"
     entry = exchange_entry(sim.url, types=["balances"])
     config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
-    expires = datetime.now(UTC) + timedelta(seconds=2)
+    # A lease long enough to outlast a slow process start on a loaded machine...
     with Store(db) as store, store.transaction():
         store.execute(
             "INSERT INTO locks (exchange, run_id, pid, host, acquired_at, expires_at) "
             "VALUES ('bybit', 'other-run', 1, ?, ?, ?)",
-            ["another-host", datetime.now(UTC).isoformat(), expires.isoformat()],
+            [
+                "another-host",
+                datetime.now(UTC).isoformat(),
+                (datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
+            ],
         )
     busy = run("sync", "-c", config)
     assert busy.returncode == 75
     assert "other-run" in busy.stdout and "another-host" in busy.stdout
+    # ...then one that lapses while the next run waits for it.
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    with Store(db) as store, store.transaction():
+        store.execute("UPDATE locks SET expires_at = ?", [expires.isoformat()])
     waited = run("sync", "-c", config, "--wait", "30s")
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert datetime.now(UTC) >= expires

@@ -277,8 +277,8 @@ def _history_db(path: Path, passes: int) -> Path:
                 [(run_id, t, moment, moment) for t in types],
             )
             conn.executemany(
-                "INSERT INTO balance_snapshots (exchange, run_id, wallet, asset, free, used, total, "
-                "taken_at) VALUES ('bybit', ?, 'unified', ?, '1', '0', '1', ?)",
+                "INSERT INTO balance_snapshots (exchange, run_id, wallet, asset, free, used, "
+                "total, taken_at) VALUES ('bybit', ?, 'unified', ?, '1', '0', '1', ?)",
                 [(run_id, asset, moment) for asset in ("USDT", "BTC", "ETH", "SOL")],
             )
         for t in types:

@@ -9,11 +9,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import yaml
 
@@ -142,9 +144,24 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
 
 
-def documented_floor(profile: Any, counts: dict[str, int], latency: float) -> float:
+#: query parameters that tell one walk's chain of pages from another's
+_CHAIN_KEYS = ("symbol", "category", "settleCoin", "startTime", "coin", "currency", "type")
+
+
+def longest_chain(requests: list[tuple[str, str, str]]) -> int:
+    """The most requests that must follow one another: the pages of one walk (one path,
+    symbol, category and window start), each asking from where the page before ended."""
+    chains: Counter[tuple[Any, ...]] = Counter()
+    for _, path, query in requests:
+        params = parse_qs(query)
+        chains[(path, *(tuple(params.get(k, ())) for k in _CHAIN_KEYS))] += 1
+    return max(chains.values(), default=0)
+
+
+def documented_floor(profile: Any, counts: dict[str, int], latency: float, chain: int = 1) -> float:
     """The least time the exchange's documented limits allow for these requests (path ->
-    count, one account on one IP): the busiest limit's, plus one response.
+    count, one account on one IP): the busiest limit's plus one response, or `chain`
+    responses one after another (`longest_chain`), whichever is longer.
 
     A limit lets `count` requests (or weight) through in any `seconds`: the first `count` at
     once, the next ones a window later, and so on. A limit kept per endpoint counts each of
@@ -160,4 +177,4 @@ def documented_floor(profile: Any, counts: dict[str, int], latency: float) -> fl
                 load[key] = load.get(key, 0.0) + n * weight
         for total in load.values():
             busiest = max(busiest, (math.ceil(total / limit.count) - 1) * limit.seconds)
-    return busiest + latency
+    return max(busiest + latency, chain * latency)

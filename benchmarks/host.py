@@ -142,7 +142,8 @@ def run_memory(workdir: Path, quick: bool) -> list[Row]:
     growth = (marks[passes] - marks[half]) * 1024 / (passes - half)
     cycles = 60 if quick else 1_000
     rows = [(f"RSS after {n:,} passes", f"{mib:.1f} MiB", "") for n, mib in sorted(marks.items())]
-    rows.append((f"growth per pass, pass {half:,} to the last", f"{growth:.1f} KiB", "target: flat"))
+    since = f"growth per pass, pass {half:,} to the last"
+    rows.append((since, f"{growth:.1f} KiB", "target: flat"))
     for shared in (False, True):
         first, last = _tls_cycles(cycles, shared)
         how = "one TLS context per process" if shared else "a TLS context per client (ccxt)"

@@ -75,10 +75,14 @@ EvidenceSource = Callable[[UnitContext], Awaitable[Evidence]]
 async def held_now(ctx: UnitContext) -> Evidence:
     """Assets held now, in every wallet of the synced market types."""
     found = Evidence()
-    for _, (market_type, params) in ctx.profile.wallets.items():
-        if market_type is not None and market_type not in ctx.market_types:
-            continue
-        balance = await ctx.call("fetch_balance", dict(params))
+    wallets = [
+        params
+        for market_type, params in ctx.profile.wallets.values()
+        if market_type is None or market_type in ctx.market_types
+    ]
+    # Every wallet at once: discovery stands before every history walk of the pass.
+    balances = await together(*(ctx.call("fetch_balance", dict(p)) for p in wallets))
+    for balance in balances:
         for asset, total in (balance.get("total") or {}).items():
             if number(total):
                 found.assets.setdefault(asset, "held")
@@ -309,8 +313,9 @@ async def _evidence(ctx: UnitContext) -> Evidence:
 
 async def _gather(ctx: UnitContext) -> Evidence:
     found = Evidence()
-    for source in EVIDENCE_SOURCES:
-        found.merge(await source(ctx))
+    # Concurrently, merged in the list's order: the first source to name a symbol gives its why.
+    for evidence in await together(*(source(ctx) for source in EVIDENCE_SOURCES)):
+        found.merge(evidence)
     return found
 
 

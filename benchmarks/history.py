@@ -52,7 +52,8 @@ def kill_and_resume(workdir: Path, quick: bool) -> list[Row]:
     trades = 5_000 if quick else 20_000
     scenario = Scenario(seed=21, trades=trades, history_days=60, closed_orders=10)
     with BybitSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
-        sim.latency = 0.03
+        # The quick run is slower per response so that it outlasts the 2 s commit cadence.
+        sim.latency = 0.08 if quick else 0.03
         full_db = workdir / "full.db"
         started = time.perf_counter()
         assert _sync(_config(workdir, sim, full_db, trades_since="61d")).wait() == 0

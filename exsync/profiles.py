@@ -159,7 +159,8 @@ class Profile:
         return self.page_size.get(kind, default)
 
 
-_BYBIT_DOC = "https://bybit-exchange.github.io/docs/v5/rate-limit"
+# Where each limit is documented: the exchange's API documentation, by page title.
+_BYBIT_DOC = "Bybit V5 API documentation, Rate Limit"
 # Bybit: 600 requests per 5 s per IP for everything; per account (UID), per second and per
 # endpoint, 50 for the order, execution, position and wallet reads, 25 for the transaction
 # log; the asset endpoints have their own, mostly per minute.
@@ -306,7 +307,7 @@ BYBIT = Profile(
     not_synced={"conversions": "not described for bybit yet"},
 )
 
-_BINANCE_DOC = "https://developers.binance.com/docs"
+_BINANCE_DOC = "Binance API documentation"
 _CONVERT_FLOW = "/sapi/v1/convert/tradeFlow"
 _WITHDRAW_HISTORY = "/sapi/v1/capital/withdraw/history"
 # Binance counts request weight per minute per IP: 6,000 for spot (/api), 2,400 for USD-M
@@ -318,7 +319,7 @@ BINANCE_LIMITS = (
         "ip",
         prefix="/api/",
         weighted=True,
-        doc=f"{_BINANCE_DOC}/binance-spot-api-docs/rest-api/limits",
+        doc=f"{_BINANCE_DOC}, Spot REST API, Limits",
     ),
     Limit(
         2400,
@@ -326,7 +327,7 @@ BINANCE_LIMITS = (
         "ip",
         prefix="/fapi/",
         weighted=True,
-        doc=f"{_BINANCE_DOC}/derivatives/usds-margined-futures/general-info",
+        doc=f"{_BINANCE_DOC}, USDS-M Futures, General Info",
     ),
     # /sapi counts each endpoint either by IP (12,000 per minute; one budget for all of
     # them here, the cautious reading) or by account (UID, 180,000 per minute), as each
@@ -339,7 +340,7 @@ BINANCE_LIMITS = (
         prefix="/sapi/",
         exclude=(_CONVERT_FLOW, _WITHDRAW_HISTORY),
         weighted=True,
-        doc=f"{_BINANCE_DOC}/wallet",
+        doc=f"{_BINANCE_DOC}, Wallet",
     ),
     Limit(
         180000,
@@ -347,7 +348,7 @@ BINANCE_LIMITS = (
         "account",
         paths=(_CONVERT_FLOW,),
         weighted=True,
-        doc=f"{_BINANCE_DOC}/convert/trade/Get-Convert-Trade-History",
+        doc=f"{_BINANCE_DOC}, Convert, Get Convert Trade History",
     ),
     Limit(
         180000,
@@ -355,7 +356,7 @@ BINANCE_LIMITS = (
         "ip",
         paths=(_WITHDRAW_HISTORY,),
         weighted=True,
-        doc=f"{_BINANCE_DOC}/wallet/capital/withdraw-history",
+        doc=f"{_BINANCE_DOC}, Wallet, Withdraw History",
     ),
 )
 # The documented weight of each endpoint exsync reads (as exsync asks: open orders of every

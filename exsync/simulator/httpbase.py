@@ -204,7 +204,7 @@ class BaseSimulator(Generic[S]):
     def ccxt_urls(self, template: dict[str, str]) -> dict[str, str]:
         """``exchange.urls['api']`` rewritten to point at this simulator.
 
-        Keeps each entry's path (Binance's ``public`` is ``https://api.binance.com/api/v3``)
+        Keeps each entry's path (Binance's ``public`` ends in ``/api/v3``)
         and swaps scheme and host, so ``exchange.urls['api'] = sim.ccxt_urls(exchange.urls['api'])``
         works for any exchange.
         """

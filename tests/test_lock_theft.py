@@ -193,9 +193,11 @@ def written(db: Path) -> bool:
 @needs_faketime
 def test_a_clock_stepped_back_does_not_hold_a_breaker_open(slow: BybitSimulator, tmp_path: Path):
     db, config = holder_config(slow, tmp_path)
-    # Opened while the wall clock read an hour ahead; it has since been set back.
+    # Opened while the wall clock read an hour ahead; it has since been set back. The
+    # cool-down is long enough for the next process to start on a loaded machine.
+    tripped_at = time.monotonic()
     tripped = subprocess.run(
-        with_clock("+1h", EXSYNC, "breaker", "trip", "-c", config, "-e", "bybit", "--for", "2s"),
+        with_clock("+1h", EXSYNC, "breaker", "trip", "-c", config, "-e", "bybit", "--for", "10s"),
         capture_output=True,
         text=True,
         env=exsync_env(),
@@ -203,7 +205,7 @@ def test_a_clock_stepped_back_does_not_hold_a_breaker_open(slow: BybitSimulator,
     )
     assert tripped.returncode == 0, tripped.stderr
     assert run("sync", "-c", config).returncode == 69  # held off: still cooling down
-    time.sleep(2.5)
+    time.sleep(max(0.0, tripped_at + 10.5 - time.monotonic()))
     probe = run("sync", "-c", config)
     assert probe.returncode == 0, probe.stdout + probe.stderr
     assert rows(db, "SELECT DISTINCT state FROM breakers") == [("closed",)]

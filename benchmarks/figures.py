@@ -30,8 +30,8 @@ from benchmarks.naive_sync import naive_pass
 from benchmarks.pacing import FIGURES as PACING_FIGURES
 from exsync.orchestrator import Synchronizer
 from exsync.profiles import BYBIT
-from exsync.schema import TABLES_BY_NAME
 from exsync.store import Store
+from exsync.store.schema import TABLES_BY_NAME
 
 Row = tuple[str, str, str]  # figure, value, target / remark
 

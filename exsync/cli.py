@@ -355,7 +355,7 @@ def history_prune(
 
     Example: exsync history prune --older-than 90d
     """
-    from exsync.housekeeping import PRUNABLE, prune
+    from exsync.store.housekeeping import PRUNABLE, prune
 
     seconds = _duration(older_than, "--older-than")
     tables = ("sync_runs",) if only_runs else PRUNABLE
@@ -376,8 +376,8 @@ def breaker_show(
 
     Example: exsync breaker show --json
     """
-    from exsync.breaker import breakers
     from exsync.render import breaker_table, console, print_json
+    from exsync.store.breaker import breakers
 
     cfg = _guard(lambda: _load(config, required=False))
     with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
@@ -400,7 +400,7 @@ def breaker_reset(
 
     Example: exsync breaker reset --exchange bybit
     """
-    from exsync.breaker import breakers, reset
+    from exsync.store.breaker import breakers, reset
 
     if not (exchange or all_):
         _usage("say which breakers: --exchange NAME [--type TYPE], or --all")
@@ -432,7 +432,7 @@ def breaker_trip(
 
     Example: exsync breaker trip --exchange bybit --for 2h
     """
-    from exsync.breaker import trip
+    from exsync.store.breaker import trip
 
     seconds = _duration(for_, "--for")
     cfg = _guard(lambda: _load(config, required=True))

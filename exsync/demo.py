@@ -15,12 +15,11 @@ from urllib.parse import quote
 
 import yaml
 
-from exsync import migrations
 from exsync.config import Config, load_config
 from exsync.errors import DatabaseError
 from exsync.orchestrator import PassResult, Progress, Synchronizer
-from exsync.schema import TABLES
-from exsync.store import Store
+from exsync.store import Store, migrations
+from exsync.store.schema import TABLES
 
 DEMO_KEY = "exsync-demo-key"
 DEMO_SECRET = "exsync-demo-secret"

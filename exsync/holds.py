@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from exsync import breaker
 from exsync.config import Config, ExchangeConfig
 from exsync.retry import HeldOff
-from exsync.store import Store
+from exsync.store import Store, breaker
 
 log = logging.getLogger(__name__)
 

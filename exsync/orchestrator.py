@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from exsync import breaker, lock
 from exsync.capabilities import unsupported_reason
 from exsync.config import Config, ExchangeConfig
 from exsync.credentials import Credentials, resolve, scrub
@@ -26,14 +25,14 @@ from exsync.datatypes import DataType, expand
 from exsync.errors import DatabaseError, ExitCode
 from exsync.factory import MarketRefresh, check_ccxt_id, create_client, prepare_markets
 from exsync.holds import IpHolds
-from exsync.housekeeping import prune
 from exsync.logs import register_secret
 from exsync.metrics import render_metrics, write_metrics
 from exsync.pacing import Pacer
 from exsync.paths import budget_path, database_path
 from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts, ClockSync, HeldOff, why
-from exsync.store import Store, utc_now
+from exsync.store import Store, breaker, lock, utc_now
+from exsync.store.housekeeping import prune
 from exsync.sync import STRATEGIES, UnitContext
 from exsync.sync.unit import NothingCovered
 

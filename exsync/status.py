@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from exsync.breaker import IP_BAN
 from exsync.config import Config, Settings
 from exsync.datatypes import DataType
 from exsync.store import Store, where
+from exsync.store.breaker import IP_BAN
 
 
 @dataclass

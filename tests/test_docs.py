@@ -8,7 +8,7 @@ from pathlib import Path
 
 from exsync.cli import app
 from exsync.config import Settings, load_config
-from exsync.schema import TABLES
+from exsync.store.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

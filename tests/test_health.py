@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from exsync import breaker
 from exsync.config import Config
 from exsync.health import Health, check, format_age
-from exsync.store import Store
+from exsync.store import Store, breaker
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 TYPES = ["balances", "orders", "trades"]

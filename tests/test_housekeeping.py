@@ -1,4 +1,4 @@
-"""exsync.housekeeping: pruning old history in one transaction, and database statistics."""
+"""exsync.store.housekeeping: pruning old history in one transaction, and database statistics."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from exsync.errors import DatabaseError
-from exsync.housekeeping import PRUNABLE, cutoff_text, database_stats, prune
-from exsync.schema import TABLES
 from exsync.status import history, unit_statuses
 from exsync.store import Store, utc_now
+from exsync.store.housekeeping import PRUNABLE, cutoff_text, database_stats, prune
+from exsync.store.schema import TABLES
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from exsync import breaker
 from exsync.config import Config, Settings
 from exsync.metrics import render_metrics, write_metrics
-from exsync.store import Store
+from exsync.store import Store, breaker
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

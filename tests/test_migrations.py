@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from exsync import migrations
 from exsync.errors import DatabaseError
-from exsync.migrations import LATEST, Step, columns, primary_key, upgrade
-from exsync.schema import TABLES
 from exsync.simulator import BybitSimulator
-from exsync.store import Store
+from exsync.store import Store, migrations
+from exsync.store.migrations import LATEST, Step, columns, primary_key, upgrade
+from exsync.store.schema import TABLES
 from tests.conftest import exchange_entry, rows, run, write_config
 
 BEFORE_VERSIONS = Path(__file__).parent / "data" / "before-schema-versions.sql"

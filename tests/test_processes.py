@@ -10,10 +10,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from exsync import breaker
 from exsync.datatypes import CONCRETE
 from exsync.simulator import BybitSimulator, Scenario
-from exsync.store import Store
+from exsync.store import Store, breaker
 from tests.conftest import KEY, SECRET, exchange_entry, rows, run, start, write_config
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from exsync.errors import DatabaseError
-from exsync.migrations import columns, primary_key
-from exsync.schema import TABLES
 from exsync.store import Store
+from exsync.store.migrations import columns, primary_key
+from exsync.store.schema import TABLES
 
 
 def test_schema_has_every_table_and_primary_key(tmp_path: Path) -> None:

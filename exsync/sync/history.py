@@ -22,8 +22,8 @@ from typing import Any
 from exsync.ccxt_import import errors as ccxt
 from exsync.durations import parse_since
 from exsync.profiles import DAY_MS
-from exsync.schema import TABLES_BY_NAME
 from exsync.sources import Source
+from exsync.store.schema import TABLES_BY_NAME
 from exsync.sync.idpages import walk_ids
 from exsync.sync.symbols import attribute, rejected
 from exsync.sync.unit import (

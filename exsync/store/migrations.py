@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from exsync.clock import iso, now
-from exsync.schema import TABLES
+from exsync.store.schema import TABLES
 
 
 class SchemaError(Exception):

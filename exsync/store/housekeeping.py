@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from exsync.schema import TABLES
 from exsync.store import Store
+from exsync.store.schema import TABLES
 
 #: The tables `prune` may delete from, in the order it does.
 PRUNABLE = ("sync_runs", "balance_snapshots")
@@ -85,7 +85,7 @@ def cutoff_text(moment: datetime) -> str:
 def database_stats(store: Store) -> dict[str, int]:
     """Rows per table, plus the sizes in bytes of the file, its WAL and its free pages.
 
-    Keys: every table name in `exsync.schema.TABLES` (row count), ``file_bytes`` (the
+    Keys: every table name in `exsync.store.schema.TABLES` (row count), ``file_bytes`` (the
     database file), ``wal_bytes`` (the write-ahead log beside it; 0 when absent) and
     ``free_bytes`` (pages inside the file that are free for reuse, e.g. after a prune).
     Counting walks each table's smallest index: tens of milliseconds per million rows.

@@ -28,10 +28,10 @@ from urllib.parse import quote
 
 import sqlite_utils
 
-from exsync import migrations
 from exsync.clock import iso
 from exsync.errors import DatabaseError
-from exsync.schema import TABLES_BY_NAME
+from exsync.store import migrations
+from exsync.store.schema import TABLES_BY_NAME
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 30.0

@@ -79,7 +79,7 @@ def _symbols(exchange: ExchangeConfig, store: Store | None) -> dict[str, int] | 
     walked = active = 0
     if store is not None:
         walked, active = store.execute(
-            "SELECT count(DISTINCT symbol), count(DISTINCT CASE WHEN active THEN symbol END) "
+            "SELECT count(DISTINCT symbol), count(DISTINCT CASE WHEN active = 1 THEN symbol END) "
             "FROM history_symbols WHERE exchange = ?",
             [exchange.name],
         ).fetchone()

@@ -114,8 +114,8 @@ def symbol_coverage(store: Store) -> dict[tuple[str, str], tuple[int, int]]:
     """(exchange, kind) -> (symbols walked at least once, symbols with history) of the
     per-symbol histories; kind is the data type ("trades", "orders")."""
     return {
-        (r["exchange"], r["kind"]): (r["symbols"], r["active"] or 0)
-        for r in store.db.query(
+        (r["exchange"], r["kind"]): (int(r["symbols"]), int(r["active"] or 0))
+        for r in store.query(
             "SELECT exchange, kind, count(*) AS symbols, sum(active) AS active "
             "FROM history_symbols GROUP BY exchange, kind"
         )

@@ -1,16 +1,18 @@
-"""A circuit breaker per exchange x data type that lives in SQLite.
+"""A circuit breaker per exchange x data type that lives in the database.
 
-Every run is a fresh process, so the breaker's state is read and changed in `BEGIN
-IMMEDIATE` transactions: two processes can never both take the half-open probe or lose a
-failure count. The states are those of an in-process breaker:
+Every run is a fresh process, so the breaker's state is read and changed in transactions
+that hold its row (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `SELECT ... FOR UPDATE`): two
+processes, or two hosts, can never both take the half-open probe or lose a failure count.
+The states are those of an in-process breaker:
 
 - closed: units run; `failure_threshold` consecutive failed units open the breaker.
 - open: units are skipped without touching the exchange until `next_probe_at`.
 - half_open: one run probes; success closes the breaker, failure re-opens it with the
   cool-down doubled, up to `max_reset_timeout`.
 
-Cool-downs and probe ages are measured on the boot clock (see `clock.py`): a wall clock
-stepped back does not hold a breaker open for the size of the step.
+Cool-downs and probe ages are measured by `store.now()`: the boot clock on SQLite (see
+`clock.py`; a wall clock stepped back does not hold a breaker open for the size of the step),
+the database server's clock on PostgreSQL (one clock for every host).
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ def admit(
     when that run is gone: it lost the exchange's run lock, or its probe outlived
     `probe_lease` seconds.
     """
-    at = _moment(at, now)
     with store.transaction():
-        row = _get(store, exchange, data_type)
+        at = _moment(store, at, now)
+        row = _get(store, exchange, data_type, lock=True)
         if row is None or row["state"] == CLOSED:
             return Admission(True)
         if row["state"] == OPEN and not _due(row, at):
@@ -113,8 +115,8 @@ def record(
     A breaker opened while the unit ran (tripped by hand, or by a probe of another run)
     or half-open for another run's probe is left as it is.
     """
-    at = _moment(at, now)
-    row = _get(store, exchange, data_type)
+    at = _moment(store, at, now)
+    row = _get(store, exchange, data_type, lock=True)
     if row is not None and (
         row["state"] == OPEN or (row["state"] == HALF_OPEN and row["probe_run_id"] != run_id)
     ):
@@ -161,7 +163,7 @@ def release_probe(
 ) -> None:
     """Hand back a half-open probe this run took but could not finish (it was interrupted):
     the breaker is open again with its probe due at once, so the next run probes."""
-    at = _moment(at, now)
+    at = _moment(store, at, now)
     store.execute(
         "UPDATE breakers SET state = ?, next_probe_at = ?, probe_run_id = NULL, updated_at = ?, "
         "clock = ?, due_mono = ? "
@@ -180,10 +182,10 @@ def trip(
     now: datetime | None = None,
 ) -> None:
     """Open breakers by hand, e.g. for an exchange's announced maintenance."""
-    at = _moment(at, now)
     with store.transaction():
+        at = _moment(store, at, now)
         for data_type in data_types:
-            row = _get(store, exchange, data_type)
+            row = _get(store, exchange, data_type, lock=True)
             failures = row["failures"] if row else 0
             _open(store, exchange, data_type, failures, seconds, reason, at)
 
@@ -198,11 +200,11 @@ def hold(
     now: datetime | None = None,
 ) -> None:
     """Open breakers until `seconds` from now (an IP ban), never shortening a longer hold."""
-    at = _moment(at, now)
-    until = at.iso(seconds)
     with store.transaction():
+        at = _moment(store, at, now)
+        until = at.iso(seconds)
         for data_type in data_types:
-            row = _get(store, exchange, data_type)
+            row = _get(store, exchange, data_type, lock=True)
             if row is not None and row["state"] == OPEN and (row["next_probe_at"] or "") >= until:
                 continue
             failures = row["failures"] if row else 0
@@ -219,7 +221,7 @@ def reset(store: Store, exchange: str | None = None, data_type: str | None = Non
             "UPDATE breakers SET state = 'closed', failures = 0, opened_at = NULL, "
             "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, due_mono = NULL, "
             "probe_mono = NULL, updated_at = ? " + clause,
-            [clock.now().iso(), *params],
+            [store.now().iso(), *params],
         )
         return cursor.rowcount
 
@@ -267,15 +269,18 @@ def _open(
     )
 
 
-def _moment(at: clock.Instant | None, now: datetime | None) -> clock.Instant:
+def _moment(store: Store, at: clock.Instant | None, now: datetime | None) -> clock.Instant:
     # `now`: a wall-clock time given by the caller (tests, tools); it has no boot-clock reading.
     if at is not None:
         return at
-    return clock.at_wall(now) if now is not None else clock.now()
+    return clock.at_wall(now) if now is not None else store.now()
 
 
-def _get(store: Store, exchange: str, data_type: str) -> dict[str, Any] | None:
+def _get(store: Store, exchange: str, data_type: str, lock: bool = False) -> dict[str, Any] | None:
+    # Locked for the rest of the transaction: another host deciding on the same breaker waits.
     rows = store.query(
-        "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?", [exchange, data_type]
+        "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?"
+        + (store.dialect.for_update if lock else ""),
+        [exchange, data_type],
     )
     return rows[0] if rows else None

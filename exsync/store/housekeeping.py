@@ -11,7 +11,6 @@ Deleted rows free pages inside the file for reuse; the file itself does not shri
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -86,24 +85,14 @@ def database_stats(store: Store) -> dict[str, int]:
     """Rows per table, plus the sizes in bytes of the file, its WAL and its free pages.
 
     Keys: every table name in `exsync.store.schema.TABLES` (row count), ``file_bytes`` (the
-    database file), ``wal_bytes`` (the write-ahead log beside it; 0 when absent) and
-    ``free_bytes`` (pages inside the file that are free for reuse, e.g. after a prune).
+    database file; on PostgreSQL the database's size on the server), ``wal_bytes`` (the
+    write-ahead log beside it; 0 when absent) and ``free_bytes`` (pages inside the file that
+    are free for reuse, e.g. after a prune; 0 on PostgreSQL, which reuses them by itself).
     Counting walks each table's smallest index: tens of milliseconds per million rows.
     """
     stats: dict[str, int] = {}
     for table in TABLES:
         # Table names come from the schema, never from input.
         stats[table.name] = store.fetchall(f"SELECT count(*) FROM {table.name}")[0][0]
-    page_size = store.execute("PRAGMA page_size").fetchone()[0]
-    free_pages = store.execute("PRAGMA freelist_count").fetchone()[0]
-    stats["file_bytes"] = _size(str(store.path))
-    stats["wal_bytes"] = _size(f"{store.path}-wal")
-    stats["free_bytes"] = page_size * free_pages
+    stats.update(store.sizes())
     return stats
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return 0

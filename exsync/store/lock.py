@@ -4,6 +4,11 @@ The lock is a row held on a lease that its holder renews while it works. The hol
 by a random token taken with the lock; renewals, the write fence and the release all go by
 that token, never by host name or pid, which repeat across containers.
 
+Leases are measured by `store.now()`: on SQLite the host's boot clock, on PostgreSQL the
+database server's clock, which every host sharing the database shares (their own clocks
+differ). Taking the lock is a compare-and-set on the row as it was read, so two processes,
+or two hosts, that both find a holder gone can not both take its place.
+
 A holder is judged gone only when that is certain:
 - it is a process of this boot and PID namespace, and no process with its pid and start time
   exists (killed, or its pid reused): taken over at once;
@@ -66,12 +71,14 @@ def try_acquire(
     store: Store, exchange: str, run_id: str, token: str, lease: float
 ) -> Holder | None:
     """Take the lock, or return the live holder that has it. Runs on the store's thread."""
-    at = clock.now()
     with store.transaction():
+        at = store.now()
         holder = _holder(store, exchange)
         if holder is not None and holder.token != token and gone(holder, at) is None:
             return holder
-        store.execute(
+        # Replaced only as it was read: another run that took it meanwhile keeps it.
+        expected = (holder.token or "") if holder is not None else token
+        taken = store.execute(
             "INSERT INTO locks (exchange, run_id, pid, host, acquired_at, expires_at, token, "
             "process, renewed_at, clock, renewed_mono, lease) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -80,7 +87,7 @@ def try_acquire(
             "expires_at = excluded.expires_at, token = excluded.token, "
             "process = excluded.process, renewed_at = excluded.renewed_at, "
             "clock = excluded.clock, renewed_mono = excluded.renewed_mono, "
-            "lease = excluded.lease",
+            "lease = excluded.lease WHERE coalesce(locks.token, '') = ?",
             [
                 exchange,
                 run_id,
@@ -94,16 +101,19 @@ def try_acquire(
                 at.clock,
                 at.mono,
                 lease,
+                expected,
             ],
-        )
+        ).rowcount
+        if taken != 1:
+            return _holder(store, exchange)
     _HELD.add(token)
     return None
 
 
 def renew(store: Store, exchange: str, token: str, lease: float) -> str | None:
     """Extend the lease; return None, or who has the lock now when it was lost."""
-    at = clock.now()
     with store.transaction():
+        at = store.now()
         cursor = store.execute(
             "UPDATE locks SET expires_at = ?, renewed_at = ?, clock = ?, renewed_mono = ?, "
             "lease = ? WHERE exchange = ? AND token = ?",
@@ -117,7 +127,8 @@ def renew(store: Store, exchange: str, token: str, lease: float) -> str | None:
 def check(store: Store, exchange: str, token: str) -> None:
     """Raise LockLost unless this run still holds the lock: the fence every commit of a
     unit passes, inside its transaction, so nothing is written after a takeover."""
-    holder = _holder(store, exchange)
+    # Shared-locked until the commit: a takeover waits for this transaction's writes.
+    holder = _holder(store, exchange, store.dialect.for_share)
     if holder is None or holder.token != token:
         raise LockLost(_taken_by(store, exchange))
 
@@ -208,8 +219,8 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _holder(store: Store, exchange: str) -> Holder | None:
-    rows = store.fetchall(f"SELECT {_COLUMNS} FROM locks WHERE exchange = ?", [exchange])
+def _holder(store: Store, exchange: str, locking: str = "") -> Holder | None:
+    rows = store.fetchall(f"SELECT {_COLUMNS} FROM locks WHERE exchange = ?{locking}", [exchange])
     return Holder(*rows[0]) if rows else None
 
 

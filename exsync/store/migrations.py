@@ -1,26 +1,41 @@
 """Numbered schema steps, and the one transaction that applies them.
 
 A database stores its schema version in `meta`. Opening it for writing applies every step
-above that version, in order, in one `BEGIN IMMEDIATE` transaction: an upgrade is all done
-or not at all, and a second process opening the same database waits for it like for any
-other write. A database written by a newer exsync is refused. A fresh database is built by
-the same steps, so a new install and an upgraded one cannot differ.
+above that version, in order, in one transaction (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
+under an advisory lock): an upgrade is all done or not at all, and a second process opening
+the same database waits for it like for any other write. A database written by a newer
+exsync is refused. A fresh database is built by the same steps, so a new install and an
+upgraded one cannot differ, on either engine.
 
 A step is explicit SQL: a new column, a renamed one (`ALTER TABLE ... RENAME COLUMN`), a
-changed primary key (`rebuild()`), never a guess from comparing names. Steps use SQL that
-PostgreSQL understands too wherever a portable form exists; SQLite's catalogue is read in
-`tables()` and `columns()` only.
+changed primary key (`rebuild()`), never a guess from comparing names. Table definitions
+are portable DDL (dialect.py renders their types for each engine); the engines' catalogues
+are read in catalog.py only.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from exsync.clock import iso, now
+from exsync.store.catalog import (
+    Connection,
+    add_column,
+    columns,
+    create_index,
+    create_table,
+    dialect_of,
+    primary_key,
+    rebuild,
+    shape,
+    tables,
+)
+from exsync.store.dialect import SQLITE
 from exsync.store.schema import TABLES
+
+__all__ = ["LATEST", "STEPS", "SchemaError", "Step", "columns", "primary_key", "rebuild", "tables"]
 
 
 class SchemaError(Exception):
@@ -33,7 +48,7 @@ class Step:
 
     version: int
     does: str
-    apply: Callable[[sqlite3.Connection], None]
+    apply: Callable[[Connection], None]
 
 
 # The schema as exsync created it before versions were stored (version 1). Frozen: later
@@ -108,33 +123,33 @@ _V1 = {
         "TEXT, currencies TEXT"
     ),
     "deposits": (
-        "exchange TEXT, source TEXT, id TEXT, asset TEXT, amount TEXT, network TEXT, address "
-        "TEXT, tag TEXT, txid TEXT, fee TEXT, fee_asset TEXT, status TEXT, internal INTEGER, "
+        "exchange TEXT, source TEXT, id TEXT, asset TEXT, amount DECIMAL, network TEXT, address "
+        "TEXT, tag TEXT, txid TEXT, fee DECIMAL, fee_asset TEXT, status TEXT, internal INTEGER, "
         "timestamp INTEGER, updated INTEGER, synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, "
         "source, id)"
     ),
     "withdrawals": (
-        "exchange TEXT, source TEXT, id TEXT, asset TEXT, amount TEXT, network TEXT, address "
-        "TEXT, tag TEXT, txid TEXT, fee TEXT, fee_asset TEXT, status TEXT, internal INTEGER, "
+        "exchange TEXT, source TEXT, id TEXT, asset TEXT, amount DECIMAL, network TEXT, address "
+        "TEXT, tag TEXT, txid TEXT, fee DECIMAL, fee_asset TEXT, status TEXT, internal INTEGER, "
         "timestamp INTEGER, updated INTEGER, synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, "
         "source, id)"
     ),
     "transfers": (
-        "exchange TEXT, id TEXT, source TEXT, asset TEXT, amount TEXT, from_account TEXT, "
+        "exchange TEXT, id TEXT, source TEXT, asset TEXT, amount DECIMAL, from_account TEXT, "
         "to_account TEXT, from_member TEXT, to_member TEXT, status TEXT, timestamp INTEGER, "
         "synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, id)"
     ),
     "ledger": (
-        "exchange TEXT, id TEXT, type TEXT, kind TEXT, asset TEXT, symbol TEXT, amount TEXT, "
-        "fee TEXT, funding TEXT, balance TEXT, reference TEXT, timestamp INTEGER, raw TEXT, "
-        "PRIMARY KEY (exchange, id, type)"
+        "exchange TEXT, id TEXT, type TEXT, kind TEXT, asset TEXT, symbol TEXT, amount DECIMAL, "
+        "fee DECIMAL, funding DECIMAL, balance DECIMAL, reference TEXT, timestamp INTEGER, raw "
+        "TEXT, PRIMARY KEY (exchange, id, type)"
     ),
     "closed_positions": (
         "exchange TEXT, symbol TEXT, order_id TEXT, timestamp INTEGER, side TEXT, closed_size "
-        "TEXT, entry_price TEXT, exit_price TEXT, entry_value TEXT, exit_value TEXT, "
-        "realized_pnl TEXT, open_fee TEXT, close_fee TEXT, leverage TEXT, exec_type TEXT, "
-        "fills INTEGER, updated INTEGER, raw TEXT, PRIMARY KEY (exchange, symbol, order_id, "
-        "timestamp)"
+        "DECIMAL, entry_price DECIMAL, exit_price DECIMAL, entry_value DECIMAL, exit_value "
+        "DECIMAL, realized_pnl DECIMAL, open_fee DECIMAL, close_fee DECIMAL, leverage DECIMAL, "
+        "exec_type TEXT, fills INTEGER, updated INTEGER, raw TEXT, PRIMARY KEY (exchange, "
+        "symbol, order_id, timestamp)"
     ),
 }
 _V1_INDEXES = {
@@ -153,7 +168,7 @@ _V1_INDEXES = {
 _FIRST_TABLES = {"sync_runs", "cursors", "locks"}
 
 
-def _baseline(conn: sqlite3.Connection) -> None:
+def _baseline(conn: Connection) -> None:
     """Version 1: create every table, or adopt a database made before versions were stored.
 
     Such a database may predate a column (added here) or a primary key (the table is
@@ -162,21 +177,21 @@ def _baseline(conn: sqlite3.Connection) -> None:
     existing = tables(conn)
     for name, body in _V1.items():
         if name not in existing:
-            conn.execute(f"CREATE TABLE {name} ({body})")
-        else:
-            wanted, key = _shape(conn, body)
+            create_table(conn, name, body)
+        elif dialect_of(conn) is SQLITE:
+            wanted, key = shape(conn, body)
             have = dict(columns(conn, name))
             if primary_key(conn, name) != key:
                 rebuild(conn, name, body, {c: c for c, _ in wanted if c in have})
             else:
                 for column, kind in wanted:
                     if column not in have:
-                        conn.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
+                        add_column(conn, name, column, kind)
         for index in _V1_INDEXES.get(name, []):
             create_index(conn, name, index)
 
 
-def _identified_locks(conn: sqlite3.Connection) -> None:
+def _identified_locks(conn: Connection) -> None:
     """Version 2: a lock names its holder by a random token and the exact process, and
     leases, cool-downs and probes are also measured on the boot clock."""
     for column, kind in (
@@ -187,17 +202,20 @@ def _identified_locks(conn: sqlite3.Connection) -> None:
         ("renewed_mono", "REAL"),
         ("lease", "REAL"),
     ):
-        conn.execute(f"ALTER TABLE locks ADD COLUMN {column} {kind}")
+        add_column(conn, "locks", column, kind)
     for column, kind in (("clock", "TEXT"), ("due_mono", "REAL"), ("probe_mono", "REAL")):
-        conn.execute(f"ALTER TABLE breakers ADD COLUMN {column} {kind}")
+        add_column(conn, "breakers", column, kind)
 
 
-def _conversions(conn: sqlite3.Connection) -> None:
+def _conversions(conn: Connection) -> None:
     """Version 3: swaps made outside the order book (Binance Convert)."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS conversions (exchange TEXT, id TEXT, source TEXT, "
-        "from_asset TEXT, from_amount TEXT, to_asset TEXT, to_amount TEXT, price TEXT, "
-        "status TEXT, timestamp INTEGER, synced_at TEXT, raw TEXT, PRIMARY KEY (exchange, id))"
+    create_table(
+        conn,
+        "conversions",
+        "exchange TEXT, id TEXT, source TEXT, from_asset TEXT, from_amount DECIMAL, to_asset "
+        "TEXT, to_amount DECIMAL, price DECIMAL, status TEXT, timestamp INTEGER, synced_at "
+        "TEXT, raw TEXT, PRIMARY KEY (exchange, id)",
+        if_not_exists=True,
     )
     create_index(conn, "conversions", ("exchange", "timestamp"))
 
@@ -222,16 +240,18 @@ _EXACT = {
     "ohlcv": ("open", "high", "low", "close", "volume"),
 }
 _VALUED = (
-    "equity TEXT, unrealized_pnl TEXT, quote TEXT, price TEXT, value TEXT",
+    "equity DECIMAL, unrealized_pnl DECIMAL, quote TEXT, price DECIMAL, value DECIMAL",
     {"balances": ", priced_at TEXT, raw TEXT", "balance_snapshots": ""},
 )
+# A later step that rebuilds balances drops this view first (PostgreSQL keeps a table a view
+# depends on) and makes it again after.
 PORTFOLIO_VIEW = (
-    "CREATE VIEW IF NOT EXISTS portfolio AS SELECT exchange, wallet, asset, total AS amount, "
+    "CREATE VIEW portfolio AS SELECT exchange, wallet, asset, total AS amount, "
     "quote, price, value, priced_at FROM balances"
 )
 
 
-def _exact_amounts(conn: sqlite3.Connection) -> None:
+def _exact_amounts(conn: Connection) -> None:
     """Version 4: amounts as the exchange's exact decimal text; balances carry the wallet
     balance, equity and unrealised PnL apart, a price and a value; the portfolio view.
 
@@ -239,12 +259,15 @@ def _exact_amounts(conn: sqlite3.Connection) -> None:
     reads back as the same float (what the exchange sent, whenever it sent no more digits
     than a float holds).
     """
-    conn.create_function("exact_text", 1, _exact_text, deterministic=True)
+    exact = "{}"  # PostgreSQL converts a float to NUMERIC by itself
+    if dialect_of(conn) is SQLITE:
+        conn.create_function("exact_text", 1, _exact_text, deterministic=True)  # type: ignore[attr-defined]
+        exact = "exact_text({})"
     for name, amounts in _EXACT.items():
         body = _V1[name]
         for column in amounts:
-            body = body.replace(f"{column} REAL", f"{column} TEXT", 1)
-        copy = {c: (f"exact_text({c})" if c in amounts else c) for c, _ in columns(conn, name)}
+            body = body.replace(f"{column} REAL", f"{column} DECIMAL", 1)
+        copy = {c: (exact.format(c) if c in amounts else c) for c, _ in columns(conn, name)}
         if name in _VALUED[1]:
             head, key = body.rsplit(", PRIMARY KEY", 1)
             body = f"{head}, {_VALUED[0]}{_VALUED[1][name]}, PRIMARY KEY{key}"
@@ -271,7 +294,7 @@ STEPS: tuple[Step, ...] = (
 LATEST = STEPS[-1].version
 
 
-def upgrade(conn: sqlite3.Connection, steps: Sequence[Step] = STEPS) -> tuple[int, int]:
+def upgrade(conn: Connection, steps: Sequence[Step] = STEPS) -> tuple[int, int]:
     """Apply the steps above the database's version in one transaction.
 
     Returns (version found, version now); 0 found means a fresh or unversioned database.
@@ -279,8 +302,11 @@ def upgrade(conn: sqlite3.Connection, steps: Sequence[Step] = STEPS) -> tuple[in
     The caller's busy timeout applies to `BEGIN IMMEDIATE`.
     """
     latest = steps[-1].version
-    conn.execute("BEGIN IMMEDIATE")
+    dialect = dialect_of(conn)
+    conn.execute(dialect.begin)
     try:
+        if dialect.upgrade_lock:
+            conn.execute(dialect.upgrade_lock)
         found = read_version(conn)
         if found > latest:
             raise SchemaError(
@@ -288,8 +314,8 @@ def upgrade(conn: sqlite3.Connection, steps: Sequence[Step] = STEPS) -> tuple[in
                 f"{latest}): upgrade exsync, or point it at another database"
             )
         if found < latest:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            create_table(
+                conn, "meta", "key TEXT PRIMARY KEY, value TEXT NOT NULL", if_not_exists=True
             )
             for step in steps:
                 if step.version > found:
@@ -304,7 +330,7 @@ def upgrade(conn: sqlite3.Connection, steps: Sequence[Step] = STEPS) -> tuple[in
     return found, latest
 
 
-def read_version(conn: sqlite3.Connection) -> int:
+def read_version(conn: Connection) -> int:
     """The stored schema version; 0 for a fresh database or one made before versions."""
     existing = tables(conn)
     if "meta" in existing:
@@ -320,7 +346,7 @@ def read_version(conn: sqlite3.Connection) -> int:
     return 0
 
 
-def verify(conn: sqlite3.Connection) -> None:
+def verify(conn: Connection) -> None:
     """Raise SchemaError unless every declared table has its columns and primary key.
 
     Catches a schema change made without its step, and a database altered by hand, with
@@ -341,7 +367,7 @@ def verify(conn: sqlite3.Connection) -> None:
             )
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+def get_meta(conn: Connection, key: str) -> str | None:
     """A value from `meta`, or None (also before the table exists)."""
     if "meta" not in tables(conn):
         return None
@@ -349,61 +375,10 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     return None if row is None else row[0]
 
 
-def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: Connection, key: str, value: str) -> None:
     """Store a value in `meta` (inside the caller's transaction)."""
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
-
-
-def rebuild(conn: sqlite3.Connection, name: str, body: str, copy: dict[str, str]) -> None:
-    """Recreate a table with a new definition (e.g. another primary key), copying rows.
-
-    `copy` maps each new column to an expression over the old table's columns. A row that
-    would collide under the new key makes the upgrade fail whole instead of dropping it.
-    """
-    conn.execute(f"ALTER TABLE {name} RENAME TO {name}__old")
-    conn.execute(f"CREATE TABLE {name} ({body})")
-    if copy:
-        conn.execute(
-            f"INSERT INTO {name} ({', '.join(copy)}) "
-            f"SELECT {', '.join(copy.values())} FROM {name}__old"
-        )
-    conn.execute(f"DROP TABLE {name}__old")
-
-
-def create_index(conn: sqlite3.Connection, table: str, index: Sequence[str]) -> None:
-    """An index named as exsync has always named them."""
-    name = f"idx_{table}_{'_'.join(index)}"
-    conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(index)})")
-
-
-def tables(conn: sqlite3.Connection) -> set[str]:
-    """The names of the database's tables."""
-    rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    return {r[0] for r in rows}
-
-
-def columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, int]]:
-    """(column, position in the primary key or 0) of a table, in order."""
-    return [(r[1], r[5]) for r in conn.execute(f"PRAGMA table_info({table})")]
-
-
-def primary_key(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
-    """A table's primary key columns, in key order."""
-    return tuple(c for c, p in sorted(columns(conn, table), key=lambda x: x[1]) if p)
-
-
-def _shape(conn: sqlite3.Connection, body: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
-    """(column, type) pairs and the key columns of a table definition, read by SQLite itself."""
-    conn.execute(f"CREATE TEMP TABLE shape__ ({body})")
-    try:
-        info = list(conn.execute("PRAGMA temp.table_info(shape__)"))
-    finally:
-        conn.execute("DROP TABLE temp.shape__")
-    key = tuple(r[1] for r in sorted(info, key=lambda r: r[5]) if r[5])
-    return [(r[1], r[2]) for r in info], key

@@ -42,18 +42,19 @@ async def sync(ctx: UnitContext) -> int:
             continue
         rows.extend(_rows(ctx, wallet, balance, now))
     await _value(ctx, rows, now)
-    held = [(r["wallet"], r["asset"]) for r in rows]
+    held = {(r["wallet"], r["asset"]) for r in rows}
 
     def finish(store: Store) -> None:
-        stored = store.execute(
-            "SELECT wallet, asset FROM balances WHERE exchange = ?", [ctx.name]
-        ).fetchall()
-        for wallet, asset in stored:
-            if (wallet, asset) not in held and wallet not in unread:
-                store.execute(
-                    "DELETE FROM balances WHERE exchange = ? AND wallet = ? AND asset = ?",
-                    [ctx.name, wallet, asset],
-                )
+        stored = store.fetchall("SELECT wallet, asset FROM balances WHERE exchange = ?", [ctx.name])
+        gone = [
+            (ctx.name, wallet, asset)
+            for wallet, asset in stored
+            if (wallet, asset) not in held and wallet not in unread
+        ]
+        if gone:
+            store.executemany(
+                "DELETE FROM balances WHERE exchange = ? AND wallet = ? AND asset = ?", gone
+            )
 
     pending = ctx.pending()
     pending.add("balances", rows)

@@ -117,7 +117,7 @@ def _after_mirror(ctx: UnitContext, table: str, symbol: str, before: int) -> int
     Ids grow with time per symbol, so every row from `before` on has a higher id.
     """
     row = ctx.store.execute(
-        f"SELECT max(CAST(id AS INTEGER)) FROM {table} "
+        f"SELECT max(CAST(id AS BIGINT)) FROM {table} "
         "WHERE exchange = ? AND symbol = ? AND timestamp < ?",
         [ctx.name, symbol, before],
     ).fetchone()

@@ -8,6 +8,7 @@ from typing import Any
 from exsync.ccxt_import import errors as ccxt
 from exsync.profiles import market_type_of, symbols_for
 from exsync.store import Store, to_json, utc_now
+from exsync.store.dialect import not_in
 from exsync.sync.symbols import listed, rejected
 from exsync.sync.unit import UnitContext, decimal_text
 
@@ -63,11 +64,8 @@ async def sync(ctx: UnitContext) -> int:
     current = [r["symbol"] for r in rows]
 
     def finish(store: Store) -> None:
-        marks = ",".join("?" * len(current))
-        store.execute(
-            f"DELETE FROM tickers WHERE exchange = ? AND symbol NOT IN ({marks})",
-            [ctx.name, *current],
-        )
+        others, params = not_in("symbol", current)
+        store.execute(f"DELETE FROM tickers WHERE exchange = ? AND {others}", [ctx.name, *params])
 
     pending = ctx.pending()
     pending.add("tickers", rows)

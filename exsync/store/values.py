@@ -1,0 +1,36 @@
+"""How exsync writes its own values: times, raw JSON, and the WHERE clauses it builds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from exsync.clock import iso
+
+
+def utc_now() -> str:
+    """The current time as exsync stores its own timestamps (ISO-8601, UTC, milliseconds)."""
+    return iso(datetime.now(UTC))
+
+
+def utc_now_minus(seconds: float) -> str:
+    """`utc_now()` of `seconds` ago, for comparisons with stored bookkeeping times."""
+    return iso(datetime.now(UTC) - timedelta(seconds=seconds))
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON for raw payload columns."""
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def where(conditions: Sequence[str] = (), **equal: Any) -> tuple[str, list[Any]]:
+    """A WHERE clause of `conditions` and `column = ?` for each non-empty keyword."""
+    parts = [f"({c})" for c in conditions]
+    params = []
+    for column, value in equal.items():
+        if value:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params

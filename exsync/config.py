@@ -19,6 +19,7 @@ import yaml
 from exsync.datatypes import CONCRETE, DataType
 from exsync.durations import EARLIEST_MS, parse_duration, parse_since
 from exsync.errors import ConfigError
+from exsync.store.target import TargetError, parse_target
 
 CONFIG_ENV = "EXSYNC_CONFIG"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -129,17 +130,33 @@ class ExchangeConfig:
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """Where one secret comes from: an environment variable, a file, or a systemd credential
+    (never the secret itself)."""
+
+    env: str | None = None
+    file: str | None = None
+    credential: str | None = None
+
+
+_PASSWORD_KEYS = ("database_password_env", "database_password_file", "database_password_credential")
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated configuration."""
 
     source: str
-    database: Path | None
+    #: an SQLite file, or a postgresql:// URL (text, without its password)
+    database: Path | str | None
     defaults: Settings
     exchanges: dict[str, ExchangeConfig]
     metrics_file: Path | None = None
     retention: float | None = None
     #: how long a write waits for another process's write to finish
     busy_timeout: float = 30.0
+    #: where the PostgreSQL password comes from
+    database_password: SecretRef = field(default_factory=SecretRef)
 
     def exchange(self, name: str) -> ExchangeConfig:
         """Return the named exchange or raise a ConfigError naming the known ones."""
@@ -160,7 +177,15 @@ _EXCHANGE_KEYS = (
     | _CREDENTIAL_KEYS
     | _SETTING_NAMES
 )
-_TOP_KEYS = {"busy_timeout", "database", "defaults", "exchanges", "metrics_file", "retention"}
+_TOP_KEYS = {
+    "busy_timeout",
+    "database",
+    "defaults",
+    "exchanges",
+    "metrics_file",
+    "retention",
+    *_PASSWORD_KEYS,
+}
 
 
 class _Problems:
@@ -272,17 +297,22 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
         problems.add("", "the top level must be a mapping with `exchanges:`")
         raise ConfigError(problems.lines)
     for key in data:
-        if key not in _TOP_KEYS:
+        if key == "database_password":
+            problems.add(
+                str(key),
+                "secrets are not written into the config: use database_password_env "
+                "(environment variable), database_password_file or database_password_credential",
+            )
+        elif key not in _TOP_KEYS:
             problems.add(str(key), f"unknown key (expected one of {', '.join(sorted(_TOP_KEYS))})")
 
-    database = None
+    database: Path | str | None = None
     if data.get("database") is not None:
         if isinstance(data["database"], str) and data["database"].strip():
-            database = Path(os.path.expanduser(data["database"]))
-            if not database.is_absolute() and base_dir is not None:
-                database = base_dir / database
+            database = _database(data["database"].strip(), base_dir, problems)
         else:
-            problems.add("database", "must be a file path")
+            problems.add("database", "must be a file path or a postgresql:// URL")
+    password = _secret_source(data, _PASSWORD_KEYS, "database_password", problems)
 
     metrics_file = None
     if data.get("metrics_file") is not None:
@@ -337,7 +367,39 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
         metrics_file=metrics_file,
         retention=retention,
         busy_timeout=busy_timeout,
+        database_password=password,
     )
+
+
+def _database(text: str, base_dir: Path | None, problems: _Problems) -> Path | str | None:
+    """A file path (relative to the config file) or a postgresql:// URL without a password."""
+    try:
+        target = parse_target(text)
+    except TargetError as exc:
+        problems.add("database", str(exc))
+        return None
+    if target.url is not None:
+        return target.url
+    path = Path(os.path.expanduser(text))
+    return base_dir / path if not path.is_absolute() and base_dir is not None else path
+
+
+def _secret_source(
+    data: Mapping[str, Any], keys: tuple[str, ...], what: str, problems: _Problems
+) -> SecretRef:
+    """The one source of a secret among `keys` (its _env, _file, _credential)."""
+    given = {}
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            problems.add(key, "must be a non-empty string")
+        else:
+            given[key.rsplit("_", 1)[1]] = value
+    if len(given) > 1:
+        problems.add(keys[1], f"give {what} one source, not {' and '.join(sorted(given))}")
+    return SecretRef(**given)
 
 
 def _parse_settings(

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exsync.config import ExchangeConfig
+from exsync.config import Config, ExchangeConfig, SecretRef
 from exsync.errors import ConfigError
-from exsync.logs import redact
+from exsync.logs import redact, register_secret
 
 
 @dataclass(frozen=True)
@@ -42,39 +42,14 @@ def resolve(
     problems: list[str] = []
     values: dict[str, str | None] = {}
     for what in ("api_key", "secret", "password"):
-        env_name = getattr(refs, f"{what}_env")
-        file_name = getattr(refs, f"{what}_file")
-        credential = getattr(refs, f"{what}_credential")
-        key_path = f"exchanges.{exchange.name}.{what}"
-        value = None
-        if credential:
-            # systemd's LoadCredential= puts each credential in a file of this directory.
-            directory = environ.get("CREDENTIALS_DIRECTORY")
-            if not directory:
-                problems.append(
-                    f"{source}: {key_path}_credential: $CREDENTIALS_DIRECTORY is not set "
-                    "(LoadCredential= in the unit)"
-                )
-            else:
-                file_name = str(Path(directory) / credential)
-                key_path = f"{key_path}_credential"
-        if env_name:
-            value = environ.get(env_name)
-            if not value:
-                problems.append(
-                    f"{source}: {key_path}_env: environment variable {env_name} is not set"
-                )
-        elif file_name:
-            path = Path(os.path.expanduser(file_name))
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                reason = exc.strerror or exc.__class__.__name__
-                problems.append(f"{source}: {_file_key(key_path)}: cannot read {path}: {reason}")
-            else:
-                if not value:
-                    problems.append(f"{source}: {_file_key(key_path)}: {path} is empty")
-        values[what] = value or None
+        ref = SecretRef(
+            getattr(refs, f"{what}_env"),
+            getattr(refs, f"{what}_file"),
+            getattr(refs, f"{what}_credential"),
+        )
+        values[what] = read_secret(
+            ref, f"{source}: exchanges.{exchange.name}.{what}", problems, environ
+        )
     if (values["api_key"] is None) != (values["secret"] is None) and not problems:
         problems.append(
             f"{source}: exchanges.{exchange.name}: an API key needs a secret and vice versa"
@@ -82,6 +57,63 @@ def resolve(
     if problems:
         raise ConfigError(problems)
     return Credentials(**values)
+
+
+def read_secret(
+    ref: SecretRef, key_path: str, problems: list[str], environ: Mapping[str, str]
+) -> str | None:
+    """The secret `ref` points at, or None when it names none; a problem, naming
+    `key_path`, when it can not be read."""
+    file_name = ref.file
+    if ref.credential:
+        # systemd's LoadCredential= puts each credential in a file of this directory.
+        directory = environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            problems.append(
+                f"{key_path}_credential: $CREDENTIALS_DIRECTORY is not set "
+                "(LoadCredential= in the unit)"
+            )
+            return None
+        file_name = str(Path(directory) / ref.credential)
+        key_path = f"{key_path}_credential"
+    if ref.env:
+        value = environ.get(ref.env)
+        if not value:
+            problems.append(f"{key_path}_env: environment variable {ref.env} is not set")
+        return value or None
+    if not file_name:
+        return None
+    path = Path(os.path.expanduser(file_name))
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        problems.append(f"{_file_key(key_path)}: cannot read {path}: {reason}")
+        return None
+    if not value:
+        problems.append(f"{_file_key(key_path)}: {path} is empty")
+    return value or None
+
+
+def database_password(
+    config: Config | None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The PostgreSQL password the config points at (None: libpq's own PGPASSWORD or
+    ~/.pgpass, or none); raise ConfigError when it can not be read."""
+    if config is None:
+        return None
+    problems: list[str] = []
+    value = read_secret(
+        config.database_password,
+        f"{config.source}: database_password",
+        problems,
+        os.environ if environ is None else environ,
+    )
+    if problems:
+        raise ConfigError(problems)
+    if value:
+        register_secret(value)
+    return value
 
 
 def _file_key(key_path: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Iterable, Sequence
@@ -28,7 +27,7 @@ from exsync.holds import IpHolds
 from exsync.logs import register_secret
 from exsync.metrics import render_metrics, write_metrics
 from exsync.pacing import Pacer
-from exsync.paths import budget_path, database_path
+from exsync.paths import budget_path, database_target
 from exsync.profiles import market_types_for, profile_for
 from exsync.retry import Attempts, ClockSync, HeldOff, why
 from exsync.store import Store, breaker, lock, utc_now
@@ -139,7 +138,8 @@ class Synchronizer:
     ) -> None:
         self.config = config
         self.progress = progress
-        self.db_path = database_path(config, db_path)
+        #: the database: an SQLite file or a PostgreSQL database (see exsync.store.target)
+        self.target = database_target(config, db_path)
         metrics = metrics_file or config.metrics_file
         self.metrics_file = Path(metrics) if metrics else None
         #: the file is checked for damage once per process, before its first pass writes
@@ -197,7 +197,8 @@ class Synchronizer:
         wait: float = 0.0,
     ) -> PassResult:
         """The pass itself, for callers that already run an event loop."""
-        names = list(dict.fromkeys(exchanges or self.config.exchanges))
+        # An empty list (a shard without accounts) is a pass over nothing, not over all.
+        names = list(dict.fromkeys(self.config.exchanges if exchanges is None else exchanges))
         selected = [self.config.exchange(name) for name in names]
         requested = list(types)
         plans = []
@@ -209,11 +210,11 @@ class Synchronizer:
             plans.append((exchange, credentials, expand(requested, exchange.types)))
         started = time.monotonic()
         result = PassResult(run_id=_new_run_id())
-        store = Store(self.db_path, check=not self._checked, busy_timeout=self.config.busy_timeout)
+        store = Store(self.target, check=not self._checked, busy_timeout=self.config.busy_timeout)
         self._checked = True
         try:
             log.info("pass %s: %d exchange(s)", result.run_id, len(plans))
-            budget = budget_path(self.db_path)
+            budget = budget_path(self.target)
             holds = IpHolds(self.config, store)
             passes = [
                 ExchangePass(
@@ -505,7 +506,7 @@ class ExchangePass:
         try:
             try:
                 records = await STRATEGIES[data_type](ctx)
-            except sqlite3.Error as exc:  # a strategy that used the connection directly
+            except self.store.errors as exc:  # a strategy that used the connection directly
                 raise self.store.error(exc) from None
         except (asyncio.CancelledError, lock.LockLost) as exc:
             if isinstance(exc, lock.LockLost):

@@ -60,12 +60,21 @@ ConfigOption = Annotated[
     ),
 ]
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        metavar="PATH",
-        help="Database file (default: the config's `database`).",
-        dir_okay=False,
+        metavar="PATH|URL",
+        help="SQLite file or postgresql:// URL (default: the config's `database`).",
+    ),
+]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        help="Only the accounts of shard I of N (1 <= I <= N), by a stable hash of their "
+        "names: each of N hosts syncs its own share.",
+        callback=lambda value: _shard(value),
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
@@ -157,6 +166,7 @@ def sync(
         ),
     ] = None,
     metrics_file: MetricsOption = None,
+    shard: ShardOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -169,11 +179,12 @@ def sync(
 
     wait_seconds = _duration(wait, "--wait") if wait else 0.0
     cfg = _guard(lambda: _load(config, required=True))
+    names = _accounts(cfg, exchange, shard)
     with _live_progress(ctx) as progress:
-        synchronizer = Synchronizer(cfg, db, metrics_file=metrics_file, progress=progress)
-        result = _guard(
-            lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL], wait_seconds)
+        synchronizer = _guard(
+            lambda: Synchronizer(cfg, db, metrics_file=metrics_file, progress=progress)
         )
+        result = _guard(lambda: synchronizer.sync(names, data_type or [DataType.ALL], wait_seconds))
     pass_summary(console(), result.run_id, result.units, result.seconds)
     _warn_held(result.held())
     if result.interrupted:
@@ -198,6 +209,7 @@ def run(
     exchange: ExchangesOption = None,
     data_type: TypesOption = None,
     metrics_file: MetricsOption = None,
+    shard: ShardOption = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -216,11 +228,12 @@ def run(
     if seconds <= 0:
         _usage("--every: must be greater than zero")
     cfg = _guard(lambda: _load(config, required=True))
-    synchronizer = Synchronizer(cfg, db, metrics_file=metrics_file)
+    names = _accounts(cfg, exchange, shard)
+    synchronizer = _guard(lambda: Synchronizer(cfg, db, metrics_file=metrics_file))
     out = console()
     _guard(
         lambda: run_every(
-            lambda: synchronizer.sync(exchange or None, data_type or [DataType.ALL]),
+            lambda: synchronizer.sync(names, data_type or [DataType.ALL]),
             seconds,
             lambda result: pass_summary(out, result.run_id, result.units, result.seconds),
         )
@@ -451,11 +464,12 @@ def exchanges(config: ConfigOption = None, db: DbOption = None, json: JsonOption
     Example: exsync exchanges --json
     """
     from exsync.accounts import describe
-    from exsync.paths import database_path
+    from exsync.paths import database_target
     from exsync.render import accounts_table, console, print_json
 
     cfg = _guard(lambda: _load(config, required=True))
-    if database_path(cfg, db).exists():
+    target = _guard(lambda: database_target(cfg, db))
+    if target.postgres or (target.path is not None and target.path.exists()):
         with _guard(lambda: _open_store(cfg, db)) as store:
             accounts = _guard(lambda: describe(cfg, store))
     else:
@@ -464,6 +478,49 @@ def exchanges(config: ConfigOption = None, db: DbOption = None, json: JsonOption
         print_json([a.to_dict() for a in accounts])
     else:
         accounts_table(console(), accounts)
+
+
+db_app = _group("db", "Move the mirror to another database.")
+
+
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="PATH|URL",
+            help="The empty database to copy into: a postgresql:// URL (its password from the "
+            "config's database_password_*, PGPASSWORD or ~/.pgpass) or an SQLite file.",
+        ),
+    ],
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Copy the whole mirror (history, cursors, breakers, markets) into another database, so
+    that moving to PostgreSQL needs no new backfill. The target must be empty; it is written
+    in one transaction.
+
+    Example: exsync db copy --db /var/lib/exsync/exsync.db --to postgresql://exsync@db/exsync
+    """
+    from exsync.credentials import database_password
+    from exsync.store.target import TargetError, parse_target
+    from exsync.store.transfer import copy_database
+
+    cfg = _guard(lambda: _load(config, required=False))
+    try:
+        target = parse_target(to)
+    except TargetError as exc:
+        _usage(f"--to: {exc}")
+    if target.postgres:
+        target = parse_target(target, _guard(lambda: database_password(cfg)))
+    with (
+        _guard(lambda: _open_store(cfg, db, readonly=True)) as source,
+        _guard(lambda: _open_store(cfg, target, create=True)) as into,
+    ):
+        counts = _guard(lambda: copy_database(source, into))
+    total = sum(counts.values())
+    typer.echo(f"copied {total:,} rows of {len(counts)} tables from {source.name} to {into.name}")
 
 
 config_app = _group("config", "Check or show the configuration.")
@@ -537,27 +594,33 @@ def init(
 def demo(
     ctx: typer.Context,
     db: Annotated[
-        Path,
-        typer.Option("--db", help="Database file the demo writes.", dir_okay=False),
-    ] = Path("exsync-demo.db"),
+        str,
+        typer.Option(
+            "--db",
+            metavar="PATH|URL",
+            help="SQLite file or postgresql:// URL the demo writes (a database of its own).",
+        ),
+    ] = "exsync-demo.db",
 ) -> None:
     """Sync a built-in simulated exchange into a database and show the status. No keys needed.
 
     Example: exsync demo --db /tmp/demo.db
     """
     from exsync.demo import run_demo
+    from exsync.paths import database_target
     from exsync.render import console, pass_summary, status_table
     from exsync.status import unit_statuses
     from exsync.store import Store
 
     out = console()
+    target = _guard(lambda: database_target(None, db))
     with _live_progress(ctx) as progress:
-        result, cfg = _guard(lambda: run_demo(db, progress))
+        result, cfg = _guard(lambda: run_demo(target, progress))
     pass_summary(out, result.run_id, result.units, result.seconds)
     _warn_held(result.held())
-    with _guard(lambda: Store(db, readonly=True)) as store:
+    with _guard(lambda: Store(target, readonly=True)) as store:
         status_table(out, unit_statuses(store, cfg))
-    out.print(f"database: {db}", markup=False)
+    out.print(f"database: {target}", markup=False)
     raise typer.Exit(int(result.exit_code))
 
 
@@ -598,20 +661,42 @@ def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
     return load_config(found)
 
 
-def _open_store(cfg, db: Path | None, create: bool = False, readonly: bool = False):  # type: ignore[no-untyped-def]
+def _open_store(cfg, db: Any, create: bool = False, readonly: bool = False):  # type: ignore[no-untyped-def]
     """The database: read-only for the commands that only show it, so that they never
     write (and work for a user who may only read the file)."""
-    from exsync.paths import database_path
+    from exsync.paths import database_target
     from exsync.store import BUSY_TIMEOUT, Store
 
     timeout = cfg.busy_timeout if cfg is not None else BUSY_TIMEOUT
     return Store(
-        database_path(cfg, db),
+        database_target(cfg, db),
         create=create,
         readonly=readonly,
         check=not readonly,
         busy_timeout=timeout,
     )
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    """`I/N` as (I, N); a usage error otherwise."""
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise typer.BadParameter(f"{value!r}: give I/N with 1 <= I <= N, e.g. 2/3")
+    return int(index), int(count)
+
+
+def _accounts(cfg: Any, exchange: list[str] | None, shard: Any) -> list[str] | None:
+    """The accounts a pass syncs: those named (default: every one), of the shard if given."""
+    if shard is None:
+        return exchange or None
+    from exsync.shards import in_shard
+
+    names = in_shard(exchange or list(cfg.exchanges), *shard)
+    if not names:
+        typer.echo(f"exsync: warning: no account is in shard {shard[0]}/{shard[1]}", err=True)
+    return names
 
 
 def _duration(text: str, option: str) -> float:

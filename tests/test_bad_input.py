@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import yaml
@@ -18,7 +21,19 @@ from hypothesis import strategies as st
 from exsync.config import parse_config
 from exsync.errors import ConfigError
 from exsync.simulator import BybitSimulator
-from tests.conftest import exchange_entry, run, write_config
+from tests.conftest import (
+    DB_PASSWORD_ENV,
+    ENGINES,
+    PG_PASSWORD,
+    database_keys,
+    exchange_entry,
+    is_url,
+    open_store,
+    postgres_database,
+    rows,
+    run,
+    write_config,
+)
 
 VALID: dict[str, Any] = {
     "database": "x.db",
@@ -111,21 +126,29 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def snapshot(db: Path | str) -> Any:
+    """What the database holds: the file's bytes (SQLite), every table's rows (PostgreSQL)."""
+    if not is_url(db):
+        return digest(Path(db))
+    names = [r[0] for r in rows(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    return {name: sorted(map(repr, rows(db, f"SELECT * FROM {name}"))) for name in names}
+
+
 @pytest.fixture
-def synced_db(sim: BybitSimulator, tmp_path: Path) -> tuple[Path, Path]:
-    db = tmp_path / "x.db"
-    config = write_config(tmp_path / "good.yaml", db, {"bybit": exchange_entry(sim.url)})
-    assert run("sync", "-c", str(config), "--type", "balances").returncode == 0
-    return db, config
+def synced_db(sim: BybitSimulator, tmp_path: Path, database: Path | str) -> tuple[Any, Path]:
+    config = write_config(tmp_path / "good.yaml", database, {"bybit": exchange_entry(sim.url)})
+    done = run("sync", "-c", str(config), "--type", "balances")
+    assert done.returncode == 0, done.stderr
+    return database, config
 
 
 def test_bad_config_leaves_the_database_untouched(synced_db, tmp_path: Path):
     db, _ = synced_db
-    before = digest(db)
+    before = snapshot(db)
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         yaml.safe_dump(
-            {"database": str(db), "exchanges": {"bybit": {"types": ["balances"], "timeout": -5}}}
+            {**database_keys(db), "exchanges": {"bybit": {"types": ["balances"], "timeout": -5}}}
         ),
         encoding="utf-8",
     )
@@ -135,7 +158,7 @@ def test_bad_config_leaves_the_database_untouched(synced_db, tmp_path: Path):
         done.stderr.strip()
         == f"exsync: error: {bad}: exchanges.bybit.timeout: a duration cannot be negative"
     )
-    assert digest(db) == before
+    assert snapshot(db) == before
 
 
 def test_unreadable_config_is_one_line(tmp_path: Path):
@@ -152,16 +175,32 @@ def test_unreadable_config_is_one_line(tmp_path: Path):
         assert "cannot read config" in lines[0] or "is a directory" in lines[0]
 
 
-def test_database_path_that_cannot_be_created(sim: BybitSimulator, tmp_path: Path):
-    blocker = tmp_path / "file"
-    blocker.write_text("a file where a directory should be", encoding="utf-8")
-    config = write_config(
-        tmp_path / "c.yaml", blocker / "sub" / "x.db", {"bybit": exchange_entry(sim.url)}
-    )
-    done = run("sync", "-c", str(config))
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot create directory" in lines[0]
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_database_that_cannot_be_opened_is_one_line(sim: BybitSimulator, tmp_path, engine):
+    entry = {"bybit": exchange_entry(sim.url)}
+    wrong = "a-wrong-password-42"
+    with ExitStack() as stack:
+        if engine == "sqlite":
+            blocker = tmp_path / "file"
+            blocker.write_text("a file where a directory should be", encoding="utf-8")
+            cases = [("cannot create directory", blocker / "sub" / "x.db", None)]
+        else:
+            url = stack.enter_context(contextmanager(postgres_database)())
+            port = stack.enter_context(socket.socket())
+            port.bind(("127.0.0.1", 0))  # bound, never listening: connection refused
+            elsewhere = urlsplit(url)._replace(netloc=f"exsync@127.0.0.1:{port.getsockname()[1]}")
+            cases = [
+                ("cannot connect to the database server", urlunsplit(elsewhere), None),
+                ("does not exist (create it first", url + "_missing", None),
+                ("password authentication failed", url, wrong),
+            ]
+        for expected, database, password in cases:
+            config = write_config(tmp_path / "c.yaml", database, entry)
+            done = run("sync", "-c", str(config), env={DB_PASSWORD_ENV: password or PG_PASSWORD})
+            assert done.returncode == 2, done.stderr
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and expected in lines[0] and str(database) in lines[0], lines
+            assert wrong not in done.stderr + done.stdout
 
 
 @contextmanager
@@ -179,20 +218,47 @@ def read_only(*paths: Path) -> Iterator[None]:
             subprocess.run(["chattr", "-i", str(path)], check=False)
 
 
-def test_read_only_database(synced_db):
+def test_read_only_database(synced_db, tmp_path: Path):
     db, config = synced_db
-    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        extra.unlink(missing_ok=True)
-    before = digest(db)
-    with read_only(db, db.parent):
+    shown = db
+    if is_url(db):
+        config, shown = read_only_role(db, tmp_path)
+        before = snapshot(db)
         done = run("sync", "-c", str(config))
         status = run("status", "-c", str(config))
+        assert status.returncode == 0, status.stderr
+    else:
+        for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            extra.unlink(missing_ok=True)
+        before = snapshot(db)
+        with read_only(db, db.parent):
+            done = run("sync", "-c", str(config))
+            status = run("status", "-c", str(config))
+        assert status.returncode in (0, 2)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"exsync: error: {db}: ")
+    assert len(lines) == 1 and lines[0].startswith(f"exsync: error: {shown}: "), lines
     assert "Traceback" not in done.stderr + status.stderr
-    assert status.returncode in (0, 2)
-    assert digest(db) == before
+    assert snapshot(db) == before
+
+
+def read_only_role(db: str, tmp_path: Path) -> tuple[Path, str]:
+    """A config naming `db` as a role that may only read it (as a monitoring user would)."""
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with open_store(db) as store:
+        for statement in (
+            f"CREATE ROLE {role} LOGIN PASSWORD '{PG_PASSWORD}'",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+        ):
+            store.execute(statement)
+    url = urlunsplit(
+        urlsplit(db)._replace(netloc=urlsplit(db).netloc.replace("exsync@", f"{role}@"))
+    )
+    config = yaml.safe_load((tmp_path / "good.yaml").read_text(encoding="utf-8"))
+    config["database"] = url
+    path = tmp_path / "reader.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path, url
 
 
 def test_locked_database_waits_instead_of_failing(synced_db, tmp_path: Path):
@@ -202,8 +268,15 @@ def test_locked_database_waits_instead_of_failing(synced_db, tmp_path: Path):
     import time
 
     db, config = synced_db
-    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-    holder.execute("BEGIN IMMEDIATE")
+    if is_url(db):
+        import psycopg
+
+        holder = psycopg.connect(db, password=PG_PASSWORD, autocommit=True)
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE balances IN ACCESS EXCLUSIVE MODE")
+    else:
+        holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
     release = threading.Timer(2.0, lambda: holder.execute("COMMIT"))
     release.start()
     started = time.monotonic()

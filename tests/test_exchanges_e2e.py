@@ -62,7 +62,8 @@ def check_mirror(db: Path, name: str, ccxt_id: str, sim: Any) -> None:
         stored = dict(
             rows(
                 db,
-                "SELECT asset, CAST(total AS REAL) FROM balances WHERE exchange = ? AND wallet = ?",
+                "SELECT asset, CAST(total AS FLOAT) FROM balances "
+                "WHERE exchange = ? AND wallet = ?",
                 (name, wallet),
             )
         )
@@ -72,7 +73,7 @@ def check_mirror(db: Path, name: str, ccxt_id: str, sim: Any) -> None:
         equity = dict(
             rows(
                 db,
-                "SELECT asset, CAST(equity AS REAL) FROM balances "
+                "SELECT asset, CAST(equity AS FLOAT) FROM balances "
                 "WHERE exchange = ? AND wallet = 'futures'",
                 (name,),
             )
@@ -80,7 +81,7 @@ def check_mirror(db: Path, name: str, ccxt_id: str, sim: Any) -> None:
         assert equity == pytest.approx(expected["futures_equity"], rel=2e-2)
     positions = rows(
         db,
-        "SELECT symbol, side, CAST(contracts AS REAL), CAST(entry_price AS REAL) FROM positions "
+        "SELECT symbol, side, CAST(contracts AS FLOAT), CAST(entry_price AS FLOAT) FROM positions "
         "WHERE exchange = ? AND status = 'open' ORDER BY 1, 2",
         (name,),
     )
@@ -110,13 +111,13 @@ def check_mirror(db: Path, name: str, ccxt_id: str, sim: Any) -> None:
     assert series == [(len(tickers),)]
 
 
-def test_full_pass_mirrors_the_exchange(exchange, make_config, db_path):
+def test_full_pass_mirrors_the_exchange(exchange, make_config, database):
     ccxt_id, sim = exchange
-    config, _ = make_config({ccxt_id: entry(ccxt_id, sim)})
+    config, _ = make_config({ccxt_id: entry(ccxt_id, sim)}, db=database)
     result = Synchronizer(config).sync()
     assert result.exit_code is ExitCode.OK, [u for u in result.units if u.status != "ok"]
     assert sorted(u.data_type for u in result.units) == sorted(str(t) for t in CONCRETE)
-    check_mirror(db_path, ccxt_id, ccxt_id, sim)
+    check_mirror(database, ccxt_id, ccxt_id, sim)
 
 
 def test_rerun_is_idempotent(exchange, make_config, db_path):
@@ -134,9 +135,9 @@ def test_rerun_is_idempotent(exchange, make_config, db_path):
     assert not any("exchangeInfo" in p or "instruments-info" in p for p in sim.counts)
 
 
-def test_new_trades_and_changes_arrive_incrementally(exchange, make_config, db_path):
+def test_new_trades_and_changes_arrive_incrementally(exchange, make_config, database):
     ccxt_id, sim = exchange
-    config, _ = make_config({ccxt_id: entry(ccxt_id, sim)})
+    config, _ = make_config({ccxt_id: entry(ccxt_id, sim)}, db=database)
     assert Synchronizer(config).sync().ok
     state = sim.state
     added = state.add_trades(30, category="linear")
@@ -151,12 +152,12 @@ def test_new_trades_and_changes_arrive_incrementally(exchange, make_config, db_p
     result = Synchronizer(config).sync()
     assert result.ok, [u for u in result.units if u.status != "ok"]
     new_ids = {str(t.get("execId") or t.get("id")) for t in added}
-    assert new_ids <= stored_trades(db_path, ccxt_id)
-    check_mirror(db_path, ccxt_id, ccxt_id, sim)
-    closed = rows(db_path, "SELECT status FROM positions WHERE symbol = ? AND side = ?", gone[:2])
+    assert new_ids <= stored_trades(database, ccxt_id)
+    check_mirror(database, ccxt_id, ccxt_id, sim)
+    closed = rows(database, "SELECT status FROM positions WHERE symbol = ? AND side = ?", gone[:2])
     assert closed == [("closed",)]
     final = dict(
-        rows(db_path, "SELECT id, status FROM orders WHERE id IN (?, ?)", tuple(open_ids[:2]))
+        rows(database, "SELECT id, status FROM orders WHERE id IN (?, ?)", tuple(open_ids[:2]))
     )
     assert final == {open_ids[0]: "closed", open_ids[1]: "canceled"}
 

@@ -10,11 +10,23 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from exsync.simulator import BybitSimulator, Scenario
-from tests.conftest import EXSYNC, KEY, SECRET, exchange_entry, exsync_env, rows, run, write_config
+from tests.conftest import (
+    EXSYNC,
+    KEY,
+    PG_PASSWORD,
+    SECRET,
+    exchange_entry,
+    exsync_env,
+    is_url,
+    rows,
+    run,
+    write_config,
+)
 
 
 def can_unshare() -> bool:
@@ -152,8 +164,8 @@ def test_a_live_lock_is_not_stolen(slow: BybitSimulator, tmp_path: Path, holder,
     assert "taken over" not in held_err
 
 
-def test_a_run_that_loses_its_lock_stops_writing_at_once(tmp_path: Path):
-    db = tmp_path / "x.db"
+def test_a_run_that_loses_its_lock_stops_writing_at_once(tmp_path: Path, database):
+    db = database
     scenario = Scenario(seed=33, trades=12000, history_days=40)
     with BybitSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
         sim.latency = 0.05
@@ -165,29 +177,38 @@ def test_a_run_that_loses_its_lock_stops_writing_at_once(tmp_path: Path):
             time.sleep(0.05)
         assert proc.poll() is None, "the backfill ended before its lock could be taken"
         # Another run takes the lock over (as after a lapse it judged real).
-        thief = sqlite3.connect(db, isolation_level=None, timeout=30)
-        thief.execute("BEGIN IMMEDIATE")
+        thief = connect(db)
+        thief.execute("BEGIN" if is_url(db) else "BEGIN IMMEDIATE")
         thief.execute("UPDATE locks SET token = 'thief', run_id = 'thief-run', pid = 1")
         kept = thief.execute("SELECT count(*) FROM trades").fetchone()[0]
-        cursors = thief.execute("SELECT stream, position FROM cursors").fetchall()
+        cursors = [tuple(r) for r in thief.execute("SELECT stream, position FROM cursors")]
         thief.execute("COMMIT")
         thief.close()
         code, out, err = finish(proc)
     assert code == 1, out + err
     assert "taken over by run thief-run" in err
     assert rows(db, "SELECT count(*) FROM trades") == [(kept,)]  # not one row after it
-    assert rows(db, "SELECT stream, position FROM cursors") == cursors
+    assert sorted(rows(db, "SELECT stream, position FROM cursors")) == sorted(cursors)
     status, error = rows(db, "SELECT status, error FROM sync_runs ORDER BY id DESC LIMIT 1")[0]
     assert status == "interrupted" and "taken over by run thief-run" in error
     assert rows(db, "SELECT coalesce(sum(failures), 0) FROM breakers") == [(0,)]
     assert rows(db, "SELECT run_id FROM locks") == [("thief-run",)]  # left to its holder
 
 
-def written(db: Path) -> bool:
+def written(db: Path | str) -> bool:
     try:
         return rows(db, "SELECT count(*) FROM trades")[0][0] > 0
-    except sqlite3.OperationalError:
+    except Exception:  # no such table yet (either engine's error)
         return False
+
+
+def connect(db: Path | str) -> Any:
+    """A connection of the database's own driver, in autocommit mode."""
+    if is_url(db):
+        import psycopg
+
+        return psycopg.connect(str(db), password=PG_PASSWORD, autocommit=True)
+    return sqlite3.connect(db, isolation_level=None, timeout=30)
 
 
 @needs_faketime

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,20 +11,30 @@ from pathlib import Path
 
 from exsync.datatypes import CONCRETE
 from exsync.simulator import BybitSimulator, Scenario
-from exsync.store import Store, breaker
-from tests.conftest import KEY, SECRET, exchange_entry, rows, run, start, write_config
+from exsync.store import breaker, lock
+from tests.conftest import (
+    KEY,
+    SECRET,
+    exchange_entry,
+    is_url,
+    open_store,
+    rows,
+    run,
+    start,
+    write_config,
+)
 
 
 def sleep_until(iso: str, margin: float = 0.2) -> None:
     time.sleep(max(0.0, (datetime.fromisoformat(iso) - datetime.now(UTC)).total_seconds()) + margin)
 
 
-def breaker_row(db: Path) -> tuple:
+def breaker_row(db: Path | str) -> tuple:
     return rows(db, "SELECT state, failures, cooldown, next_probe_at FROM breakers")[0]
 
 
-def test_breaker_lifecycle_across_processes(sim: BybitSimulator, tmp_path: Path):
-    db = tmp_path / "x.db"
+def test_breaker_lifecycle_across_processes(sim: BybitSimulator, tmp_path: Path, database):
+    db = database
     entry = exchange_entry(
         sim.url,
         types=["balances"],
@@ -63,19 +72,19 @@ def test_breaker_lifecycle_across_processes(sim: BybitSimulator, tmp_path: Path)
     probe = run("sync", "-c", config, env={"MAYBE_SECRET": SECRET})
     assert probe.returncode == 0, probe.stderr
     assert breaker_row(db)[:2] == ("closed", 0)
-    shown = run("breaker", "show", "--db", str(db))
+    shown = run("breaker", "show", "-c", config)
     assert "state=closed failures=0" in shown.stdout
 
 
-def test_half_open_admits_exactly_one_probe_among_racing_connections(tmp_path: Path):
-    db = tmp_path / "x.db"
-    with Store(db) as store:
+def test_half_open_admits_exactly_one_probe_among_racing_connections(database):
+    db = database
+    with open_store(db) as store:
         breaker.trip(store, "bybit", ["trades"], 0.0, "test")
     admitted: list[bool] = []
     barrier = threading.Barrier(8)
 
     def contend(n: int) -> None:
-        with Store(db) as store:
+        with open_store(db) as store:
             barrier.wait()
             admitted.append(breaker.admit(store, "bybit", "trades", f"run-{n}", 60).probe)
 
@@ -85,12 +94,33 @@ def test_half_open_admits_exactly_one_probe_among_racing_connections(tmp_path: P
     for thread in threads:
         thread.join()
     assert sorted(admitted) == [False] * 7 + [True]
-    with Store(db) as store:
+    with open_store(db) as store:
         assert store.execute("SELECT state FROM breakers").fetchone()[0] == "half_open"
 
 
-def test_concurrent_runs_make_exactly_one_probe(tmp_path: Path):
-    db = tmp_path / "x.db"
+def test_the_lock_goes_to_exactly_one_of_racing_connections(database):
+    taken: list[bool] = []
+    barrier = threading.Barrier(8)
+    with open_store(database) as store:  # the schema, made before the race
+        lock.try_acquire(store, "bybit", "gone-run", "gone", 0.001)
+    time.sleep(0.01)  # its lease lapsed: every contender may take it over
+
+    def contend(n: int) -> None:
+        with open_store(database) as store:
+            barrier.wait()
+            holder = lock.try_acquire(store, "bybit", f"run-{n}", f"token-{n}", 60)
+            taken.append(holder is None)
+
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == [False] * 7 + [True]
+
+
+def test_concurrent_runs_make_exactly_one_probe(tmp_path: Path, database):
+    db = database
     with BybitSimulator(Scenario(seed=3), api_key=KEY, secret=SECRET) as sim:
         entry = exchange_entry(sim.url, types=["balances"], reset_timeout="1s")
         config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
@@ -111,8 +141,8 @@ def test_concurrent_runs_make_exactly_one_probe(tmp_path: Path):
     assert breaker_row(db)[:2] == ("closed", 0)
 
 
-def test_overlapping_invocations_one_syncs_the_rest_skip(tmp_path: Path):
-    db = tmp_path / "x.db"
+def test_overlapping_invocations_one_syncs_the_rest_skip(tmp_path: Path, database):
+    db = database
     with BybitSimulator(Scenario(seed=4), api_key=KEY, secret=SECRET) as sim:
         # Slow answers keep the first run inside its pass while the others start.
         sim.latency = 1.0
@@ -127,8 +157,8 @@ def test_overlapping_invocations_one_syncs_the_rest_skip(tmp_path: Path):
     assert rows(db, "SELECT count(*) FROM locks") == [(0,)]  # released
 
 
-def test_lock_of_a_killed_run_does_not_block(sim: BybitSimulator, tmp_path: Path):
-    db = tmp_path / "x.db"
+def test_lock_of_a_killed_run_does_not_block(sim: BybitSimulator, tmp_path: Path, database):
+    db = database
     config = str(write_config(tmp_path / "c.yaml", db, {"bybit": exchange_entry(sim.url)}))
     sim.latency = 0.5
     victim = start("sync", "-c", config)
@@ -143,22 +173,24 @@ def test_lock_of_a_killed_run_does_not_block(sim: BybitSimulator, tmp_path: Path
     assert after.returncode == 0, after.stdout + after.stderr
 
 
-def holds_lock(db: Path) -> bool:
-    """Whether some run holds a lock (the file may exist before its tables do)."""
+def holds_lock(db: Path | str) -> bool:
+    """Whether some run holds a lock (the database may exist before its tables do)."""
     try:
-        return db.exists() and rows(db, "SELECT count(*) FROM locks")[0][0] > 0
-    except sqlite3.OperationalError:
+        return (is_url(db) or Path(db).exists()) and rows(db, "SELECT count(*) FROM locks")[0][
+            0
+        ] > 0
+    except Exception:  # no such table yet (either engine's error)
         return False
 
 
 def test_lock_held_elsewhere_lapses_after_its_lease_and_wait_waits(
-    sim: BybitSimulator, tmp_path: Path
+    sim: BybitSimulator, tmp_path: Path, database
 ):
-    db = tmp_path / "x.db"
+    db = database
     entry = exchange_entry(sim.url, types=["balances"])
     config = str(write_config(tmp_path / "c.yaml", db, {"bybit": entry}))
     # A lease long enough to outlast a slow process start on a loaded machine...
-    with Store(db) as store, store.transaction():
+    with open_store(db) as store, store.transaction():
         store.execute(
             "INSERT INTO locks (exchange, run_id, pid, host, acquired_at, expires_at) "
             "VALUES ('bybit', 'other-run', 1, ?, ?, ?)",
@@ -173,15 +205,15 @@ def test_lock_held_elsewhere_lapses_after_its_lease_and_wait_waits(
     assert "other-run" in busy.stdout and "another-host" in busy.stdout
     # ...then one that lapses while the next run waits for it.
     expires = datetime.now(UTC) + timedelta(seconds=2)
-    with Store(db) as store, store.transaction():
+    with open_store(db) as store, store.transaction():
         store.execute("UPDATE locks SET expires_at = ?", [expires.isoformat()])
     waited = run("sync", "-c", config, "--wait", "30s")
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert datetime.now(UTC) >= expires
 
 
-def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path):
-    db = tmp_path / "x.db"
+def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, database):
+    db = database
     kills = 0
     rng = random.Random(20261125)
     scenario = Scenario(seed=11, trades=6000, history_days=30)
@@ -213,12 +245,16 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path):
     assert kills >= 10
 
 
-def check_consistent(db: Path, expected: dict[str, dict[str, int]]) -> None:
-    """integrity_check passes and no cursor claims rows that are not stored."""
-    if not db.exists():
+def check_consistent(db: Path | str, expected: dict[str, dict[str, int]]) -> None:
+    """The database is sound (SQLite: integrity_check) and no cursor claims rows that are
+    not stored."""
+    if is_url(db):
+        tables = {r[0] for r in rows(db, "SELECT tablename FROM pg_tables")}
+    elif not Path(db).exists():
         return
-    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    tables = {r[0] for r in rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    else:
+        assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+        tables = {r[0] for r in rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "trades" not in tables:
         return  # killed before the schema's one transaction committed: nothing half-made
     stored = {r[0] for r in rows(db, "SELECT id FROM trades")}
@@ -241,10 +277,10 @@ def check_consistent(db: Path, expected: dict[str, dict[str, int]]) -> None:
         assert have[1] == position
 
 
-def test_a_breaker_tripped_during_a_pass_stays_open(tmp_path: Path):
+def test_a_breaker_tripped_during_a_pass_stays_open(database):
     from exsync.config import Settings
 
-    with Store(tmp_path / "x.db") as store:
+    with open_store(database) as store:
         breaker.trip(store, "bybit", ["trades"], 3600, "maintenance")
         with store.transaction():  # a unit of a pass that started before the trip ends well
             breaker.record(store, "bybit", "trades", True, None, Settings(), run_id="earlier")

@@ -33,21 +33,24 @@ def table_counts(db_path: Path) -> dict[str, int]:
     }
 
 
-def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_config, db_path):
-    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_config, database):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)}, db=database)
     result = sync(config)
     assert result.exit_code is ExitCode.OK, [u for u in result.units if u.status != "ok"]
     assert sorted(u.data_type for u in result.units) == sorted(str(t) for t in CONCRETE)
     state = sim.state
 
     stored = dict(
-        rows(db_path, "SELECT asset, CAST(total AS REAL) FROM balances WHERE wallet = 'unified'")
+        rows(
+            database,
+            "SELECT asset, CAST(total AS FLOAT) FROM balances WHERE wallet = 'unified'",
+        )
     )
     assert stored == pytest.approx({c: v for c, v in state.balances.items() if v})
 
     positions = rows(
-        db_path,
-        "SELECT symbol, side, CAST(contracts AS REAL), CAST(entry_price AS REAL), status "
+        database,
+        "SELECT symbol, side, CAST(contracts AS FLOAT), CAST(entry_price AS FLOAT), status "
         "FROM positions",
     )
     assert len(positions) == len(state.positions) > 0
@@ -61,7 +64,7 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
         assert match[0][4] == "open"
 
     open_ids = {o["orderId"] for o in state.open_orders}
-    stored_open = {r[0] for r in rows(db_path, "SELECT id FROM orders WHERE status = 'open'")}
+    stored_open = {r[0] for r in rows(database, "SELECT id FROM orders WHERE status = 'open'")}
     assert stored_open == open_ids and open_ids
 
     since = result_since(config)
@@ -72,7 +75,7 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
         if int(o["updatedTime"]) >= since
         and (float(o["cumExecQty"]) > 0 or int(o["updatedTime"]) >= day_ago)
     }
-    stored_closed = dict(rows(db_path, "SELECT id, status FROM orders WHERE status != 'open'"))
+    stored_closed = dict(rows(database, "SELECT id, status FROM orders WHERE status != 'open'"))
     assert set(stored_closed) == set(visible) and len(visible) > 20
     ccxt_status = {
         "Filled": "closed",
@@ -85,8 +88,8 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
     stored_trades = {
         r[0]: r
         for r in rows(
-            db_path,
-            "SELECT id, CAST(price AS REAL), CAST(amount AS REAL), CAST(fee_cost AS REAL), "
+            database,
+            "SELECT id, CAST(price AS FLOAT), CAST(amount AS FLOAT), CAST(fee_cost AS FLOAT), "
             "timestamp FROM trades",
         )
     }
@@ -99,12 +102,12 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
         assert fee == pytest.approx(abs(float(raw["execFee"])))
         assert ts == int(raw["execTime"])
 
-    tickers = {r[0] for r in rows(db_path, "SELECT symbol FROM tickers WHERE last > 0")}
+    tickers = {r[0] for r in rows(database, "SELECT symbol FROM tickers WHERE last > 0")}
     assert tickers == set(SYMBOLS)
 
     candles = rows(
-        db_path,
-        "SELECT timestamp, CAST(open AS REAL), CAST(close AS REAL) FROM ohlcv "
+        database,
+        "SELECT timestamp, CAST(open AS FLOAT), CAST(close AS FLOAT) FROM ohlcv "
         "WHERE symbol = 'BTC/USDT' AND timeframe = '1h' "
         "ORDER BY timestamp",
     )
@@ -116,7 +119,7 @@ def test_full_pass_stores_what_the_exchange_holds(sim: BybitSimulator, make_conf
     first = state.kline("BTCUSDT", "60", candles[0][0], category="spot")
     assert candles[0][1] == pytest.approx(first[0]) and candles[0][2] == pytest.approx(first[3])
 
-    runs = rows(db_path, "SELECT data_type, status, records, attempts FROM sync_runs")
+    runs = rows(database, "SELECT data_type, status, records, attempts FROM sync_runs")
     assert {(r[0], r[1]) for r in runs} == {(str(t), "ok") for t in SYNCED} | {
         (str(t), "unsupported") for t in CONCRETE if t not in SYNCED
     }
@@ -129,21 +132,21 @@ def result_since(config) -> int:  # type: ignore[no-untyped-def]
     return parse_since(config.exchange("bybit").settings.trades_since, int(time.time() * 1000))
 
 
-def test_rerun_is_idempotent_and_warm(sim: BybitSimulator, make_config, db_path):
-    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+def test_rerun_is_idempotent_and_warm(sim: BybitSimulator, make_config, database):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)}, db=database)
     first_requests = sim.counts.copy()
     assert sync(config).ok
     cold = sum(sim.counts.values()) - sum(first_requests.values())
-    counts = table_counts(db_path)
+    counts = table_counts(database)
     cursors = dict(
-        rows(db_path, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
+        rows(database, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
     )
     sim.reset_counts()
 
     assert sync(config).ok
-    assert table_counts(db_path) == counts
+    assert table_counts(database) == counts
     after = dict(
-        rows(db_path, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
+        rows(database, "SELECT stream, position FROM cursors WHERE stream NOT LIKE 'ohlcv:%'")
     )
     assert after == cursors
     # Warm: no instrument download; one page per incremental stream. Bybit's last page
@@ -155,7 +158,7 @@ def test_rerun_is_idempotent_and_warm(sim: BybitSimulator, make_config, db_path)
     assert sim.counts["/v5/position/list"] == 1
     warm = sum(sim.counts.values())
     assert warm < cold
-    snapshots = rows(db_path, "SELECT count(DISTINCT run_id) FROM balance_snapshots")[0][0]
+    snapshots = rows(database, "SELECT count(DISTINCT run_id) FROM balance_snapshots")[0][0]
     assert snapshots == 2
 
 
@@ -174,8 +177,8 @@ def test_second_pass_fetches_only_new_pages(sim: BybitSimulator, make_config, db
     assert sim.counts["/v5/execution/list"] == 3
 
 
-def test_disappeared_things_disappear_from_the_copy(sim: BybitSimulator, make_config, db_path):
-    config, _ = make_config({"bybit": exchange_entry(sim.url)})
+def test_disappeared_things_disappear_from_the_copy(sim: BybitSimulator, make_config, database):
+    config, _ = make_config({"bybit": exchange_entry(sim.url)}, db=database)
     assert sync(config).ok
     state = sim.state
     gone_position = state.positions[0]
@@ -189,18 +192,18 @@ def test_disappeared_things_disappear_from_the_copy(sim: BybitSimulator, make_co
 
     assert sync(config).ok
     unified = "SELECT asset FROM balances WHERE asset = ? AND wallet = 'unified'"
-    assert rows(db_path, unified, (sold,)) == []
-    status = rows(db_path, "SELECT status, closed_at FROM positions WHERE symbol = ?", (symbol,))
+    assert rows(database, unified, (sold,)) == []
+    status = rows(database, "SELECT status, closed_at FROM positions WHERE symbol = ?", (symbol,))
     assert status[0][0] == "closed" and status[0][1]
-    still_open = rows(db_path, "SELECT count(*) FROM positions WHERE status = 'open'")[0][0]
+    still_open = rows(database, "SELECT count(*) FROM positions WHERE status = 'open'")[0][0]
     assert still_open == len(state.positions)
     final = dict(
-        rows(db_path, "SELECT id, status FROM orders WHERE id IN (?, ?)", (filled, cancelled))
+        rows(database, "SELECT id, status FROM orders WHERE id IN (?, ?)", (filled, cancelled))
     )
     assert final == {filled: "closed", cancelled: "canceled"}
     # the sold asset is still in the history of snapshots, but not in the latest balances
     snapshots = "SELECT count(*) FROM balance_snapshots WHERE asset = ? AND wallet = 'unified'"
-    assert rows(db_path, snapshots, (sold,))[0][0] == 1
+    assert rows(database, snapshots, (sold,))[0][0] == 1
 
 
 def test_one_failing_exchange_does_not_stop_the_other(
@@ -286,10 +289,12 @@ def _param(query: str, name: str) -> str:
     return parse_qs(query)[name][0]
 
 
-def test_garbled_response_never_wipes_the_mirror(sim: BybitSimulator, make_config, db_path):
-    config, _ = make_config({"bybit": exchange_entry(sim.url, types=["balances"], max_tries=3)})
+def test_garbled_response_never_wipes_the_mirror(sim: BybitSimulator, make_config, database):
+    config, _ = make_config(
+        {"bybit": exchange_entry(sim.url, types=["balances"], max_tries=3)}, db=database
+    )
     assert sync(config).ok
-    before = rows(db_path, "SELECT asset, total FROM balances ORDER BY asset")
+    before = rows(database, "SELECT asset, total FROM balances ORDER BY asset")
     assert before
 
     sim.fail_next(path="/v5/account/wallet-balance", times=1, kind="malformed")
@@ -300,7 +305,7 @@ def test_garbled_response_never_wipes_the_mirror(sim: BybitSimulator, make_confi
     failed = sync(config)
     assert failed.exit_code is ExitCode.FAILED
     assert failed.units[0].error.startswith("BadResponse")
-    assert rows(db_path, "SELECT asset, total FROM balances ORDER BY asset") == before
+    assert rows(database, "SELECT asset, total FROM balances ORDER BY asset") == before
 
 
 def test_unsupported_type_is_reported_not_failed(sim: BybitSimulator, make_config, db_path):

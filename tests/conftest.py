@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,8 +65,23 @@ def postgres_database() -> Iterator[str]:
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
-        with psycopg.connect(PG_SERVER, password=PG_PASSWORD, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _drop(name)
+
+
+def _drop(name: str) -> None:
+    """Drop a test database; a server process of another role (autovacuum) still in it
+    makes the drop wait a moment rather than fail the test that used it."""
+    import psycopg
+
+    for attempt in range(20):
+        try:
+            with psycopg.connect(PG_SERVER, password=PG_PASSWORD, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
 
 
 def open_store(database: Path | str, **options: Any) -> Store:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TypeVar
 
 from benchmarks import history_by_id, host
 from benchmarks.binance_warm import FIGURES as BINANCE_WARM_FIGURES
@@ -28,12 +29,17 @@ from benchmarks.harness import (
 from benchmarks.history import FIGURES as HISTORY_FIGURES
 from benchmarks.naive_sync import naive_pass
 from benchmarks.pacing import FIGURES as PACING_FIGURES
+from benchmarks.postgres import FIGURES as POSTGRES_FIGURES
+from benchmarks.postgres import NO_SERVER, executions, scratch_database, through_store
+from benchmarks.postgres import PASSWORD as POSTGRES_PASSWORD
+from benchmarks.postgres import SERVER as POSTGRES_SERVER
 from exsync.orchestrator import Synchronizer
 from exsync.profiles import BYBIT
 from exsync.store import Store
 from exsync.store.schema import TABLES_BY_NAME
 
 Row = tuple[str, str, str]  # figure, value, target / remark
+_Where = TypeVar("_Where", Path, str)  # an SQLite file or a PostgreSQL URL
 
 
 def pass_latency(workdir: Path, quick: bool) -> list[Row]:
@@ -171,41 +177,13 @@ def ingest_and_memory(workdir: Path, quick: bool) -> list[Row]:
 
 
 def _store_versus_raw(workdir: Path, size: int) -> list[Row]:
-    """The store's upsert path against raw sqlite3 executemany into the same schema."""
-    from exsync.sync.unit import Pending
-
-    data = [
-        {
-            "exchange": "bybit",
-            "id": str(i),
-            "order_id": f"o{i // 3}",
-            "symbol": "BTC/USDT",
-            "side": "buy",
-            "taker_or_maker": "taker",
-            "price": 100.0 + i % 7,
-            "amount": 0.01,
-            "cost": 1.0,
-            "fee_cost": 0.001,
-            "fee_currency": "USDT",
-            "fee_rate": 0.001,
-            "timestamp": 1_700_000_000_000 + i,
-            "raw": f'{{"execId":"{i}","execPrice":"100.5","execQty":"0.01","feeRate":"0.001"}}',
-        }
-        for i in range(size)
-    ]
+    """The store's upsert path against raw sqlite3 executemany into the same schema, rows
+    shaped as real Bybit executions (19-digit ids, half a kilobyte of raw JSON)."""
+    data = executions(size)
     batch = 20_000
     store = Store(workdir / "store.db")
 
-    async def through_store_async() -> None:
-        for start in range(0, size, batch):
-            pending = Pending(store)
-            pending.add("trades", data[start : start + batch])
-            await pending.commit()
-
-    def through_store() -> None:
-        asyncio.run(through_store_async())
-
-    store_s, _ = timed(through_store)
+    store_s, _ = timed(lambda: through_store(store, data, batch))
     store.close()
     raw_store = Store(workdir / "raw.db")
     conn = raw_store.conn
@@ -258,12 +236,32 @@ def startup(workdir: Path, quick: bool) -> list[Row]:
             f"{ratio(status_year, status_day):.2f}x",
             "flat: indexes and sync_state",
         ),
+        *_startup_postgres(bare),
     ]
 
 
-def _history_db(path: Path, passes: int) -> Path:
-    """A database holding `passes` one-minute passes of 6 units and 4 balance snapshots each."""
-    with Store(path) as store:
+def _startup_postgres(bare: float) -> list[Row]:
+    """`status` on PostgreSQL (a day of history): the same over the bare interpreter, with
+    the connection to the server and psycopg's import."""
+    if not POSTGRES_SERVER:
+        return [("exsync status on PostgreSQL", *NO_SERVER[1:])]
+    with scratch_database() as url:
+        _history_db(url, passes=24 * 60, password=POSTGRES_PASSWORD)
+        env = {**os.environ, "PGPASSWORD": POSTGRES_PASSWORD or ""}
+        status = median_time([EXSYNC, "status", "--db", url], env=env)
+    return [
+        (
+            "exsync status on PostgreSQL, a day of history",
+            f"{status * 1000:.0f} ms",
+            f"+{(status - bare) * 1000:.0f} ms over bare; target <= +300 ms",
+        )
+    ]
+
+
+def _history_db(path: _Where, passes: int, password: str | None = None) -> _Where:
+    """A database (a file, or a PostgreSQL URL) holding `passes` one-minute passes of 6 units
+    and 4 balance snapshots each."""
+    with Store(path, password=password) as store:
         conn = store.conn
         types = ("balances", "positions", "orders", "trades", "tickers", "ohlcv")
         start = time.time() - passes * 60
@@ -338,4 +336,5 @@ FIGURES = {
     **HISTORY_FIGURES,
     **BINANCE_WARM_FIGURES,
     **PACING_FIGURES,
+    **POSTGRES_FIGURES,
 }

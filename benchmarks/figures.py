@@ -33,6 +33,7 @@ from benchmarks.postgres import FIGURES as POSTGRES_FIGURES
 from benchmarks.postgres import NO_SERVER, executions, scratch_database, through_store
 from benchmarks.postgres import PASSWORD as POSTGRES_PASSWORD
 from benchmarks.postgres import SERVER as POSTGRES_SERVER
+from benchmarks.scale import FIGURES as SCALE_FIGURES
 from exsync.orchestrator import Synchronizer
 from exsync.profiles import BYBIT
 from exsync.store import Store
@@ -337,4 +338,5 @@ FIGURES = {
     **BINANCE_WARM_FIGURES,
     **PACING_FIGURES,
     **POSTGRES_FIGURES,
+    **SCALE_FIGURES,
 }

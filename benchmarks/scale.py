@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from benchmarks.harness import KEY, SECRET, symbols, timed
-from benchmarks.postgres import PASSWORD, SERVER, scratch_database
+from benchmarks.postgres import NO_SERVER, PASSWORD, SERVER, scratch_database
 from exsync.config import load_config
 from exsync.orchestrator import Synchronizer
 from exsync.pacing import IP_HEADROOM
@@ -39,6 +39,8 @@ def warm_pass_at_scale(workdir: Path, quick: bool) -> list[Row]:
     rows: list[Row] = []
     for exchange in ("bybit", "binance"):
         rows.extend(_exchange(exchange, accounts, workdir))
+    if not SERVER:
+        rows.append(("PostgreSQL load", *NO_SERVER[1:]))
     return rows
 
 

@@ -126,7 +126,7 @@ def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
         (
             "requests warm / cold",
             f"{ratio(warm_requests, cold_requests):.2f}",
-            "20 + N = 24 is the minimum",
+            "22 + N = 26 is the minimum",
         ),
         (
             "warm process / with all of ccxt",

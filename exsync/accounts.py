@@ -226,11 +226,21 @@ def show(config: Config) -> dict[str, Any]:
         )
         entry.update(asdict(exchange.settings))
         exchanges[exchange.name] = entry
-    return {
+    shown: dict[str, Any] = {
         "source": config.source,
         "database": str(config.database) if config.database else None,
-        "exchanges": exchanges,
     }
+    # Where the database password comes from (a reference, never the password itself).
+    password = config.database_password
+    shown.update(
+        {
+            f"database_password_{f.name}": getattr(password, f.name)
+            for f in fields(password)
+            if getattr(password, f.name)
+        }
+    )
+    shown["exchanges"] = exchanges
+    return shown
 
 
 def starter_config() -> str:

@@ -110,6 +110,9 @@ def test_the_password_comes_by_reference_and_never_shows(
         assert done.returncode == 0, (args, done.stderr)
         outputs.append(done.stdout + done.stderr)
     assert url in outputs[-1]
+    # `config show` names where the password comes from, as it does for API keys.
+    ((key, where),) = refs.items()
+    assert f"{key}: {where}" in outputs[-1]
     assert not any(PG_PASSWORD in text for text in outputs)
     # Without it: one line naming the reference, never a prompt or a traceback.
     done = run("status", "-c", str(config), env={**env, "MY_DB_PASSWORD": ""})

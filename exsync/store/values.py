@@ -21,8 +21,18 @@ def utc_now_minus(seconds: float) -> str:
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON for raw payload columns."""
-    return json.dumps(value, separators=(",", ":"), default=str)
+    """Compact JSON for raw payload columns.
+
+    orjson (which ccxt itself parses with) writes a raw execution about ten times faster
+    than the standard library, which matters at one raw column per stored row; the few
+    values it refuses (integers beyond 64 bits) go the standard way.
+    """
+    import orjson
+
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def where(conditions: Sequence[str] = (), **equal: Any) -> tuple[str, list[Any]]:

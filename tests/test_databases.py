@@ -59,6 +59,9 @@ def test_a_postgresql_url_names_a_server_not_a_folder(sim: BybitSimulator, tmp_p
             "database_password",
         ),
         ("mysql://exsync@db.example/exsync", {}, "database"),
+        # libpq's key=value form is no file name: taken as one, its password would show
+        ("host=db.example dbname=exsync user=exsync password=hunter22", {}, "database"),
+        ("dbname=exsync password=hunter22", {}, "database"),
     ],
 )
 def test_a_password_in_the_config_is_refused(tmp_path: Path, database, top, key):
@@ -71,12 +74,22 @@ def test_a_password_in_the_config_is_refused(tmp_path: Path, database, top, key)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and f"{path}: {key}: " in lines[0], lines
         assert "hunter22" not in done.stdout + done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]  # no SQLite file made
 
 
-def test_a_password_on_the_command_line_is_refused(tmp_path: Path):
-    done = run("status", "--db", "postgresql://exsync:hunter22@127.0.0.1/exsync")
-    assert done.returncode == 2
-    assert "holds a password" in done.stderr and "hunter22" not in done.stdout + done.stderr
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        ("postgresql://exsync:hunter22@127.0.0.1/exsync", "holds a password"),
+        ("host=127.0.0.1 dbname=exsync password=hunter22", "postgresql:// URL"),
+    ],
+)
+def test_a_password_on_the_command_line_is_refused(tmp_path: Path, database: str, expected: str):
+    for args in (["status", "--db", database], ["history", "--db", database]):
+        done = run(*args, env={"HOME": str(tmp_path), "STATE_DIRECTORY": str(tmp_path)})
+        assert done.returncode == 2
+        assert expected in done.stderr and "hunter22" not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []  # no SQLite file made
 
 
 @pytest.mark.parametrize("source", ["env", "file", "credential"])

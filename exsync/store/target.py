@@ -14,6 +14,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 SCHEMES = ("postgresql", "postgres")
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+#: libpq's key=value connection string ("host=db dbname=exsync ..."), by its usual keywords
+_CONNINFO = re.compile(
+    r"^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|options)\s*=",
+    re.IGNORECASE,
+)
 
 
 class TargetError(ValueError):
@@ -43,6 +48,13 @@ def parse_target(value: str | Path | Target, password: str | None = None) -> Tar
     if isinstance(value, Target):
         return value if password is None else Target(value.path, value.url, password)
     text = str(value)
+    if isinstance(value, str) and _CONNINFO.match(text):
+        # Taken as a file name, it would become an SQLite file, its password in the name.
+        raise TargetError(
+            "a libpq key=value string is not taken: give a postgresql:// URL "
+            "(postgresql://user@host:port/database) and the password by reference "
+            "(database_password_env, database_password_file or database_password_credential)"
+        )
     match = _URL.match(text) if isinstance(value, str) else None
     if match is None or (len(match.group(1)) == 1 and text[2:3] in ("\\", "/")):
         return Target(path=Path(text))  # a path (a Windows drive letter is no scheme)

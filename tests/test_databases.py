@@ -282,3 +282,37 @@ def _raw(database: Path | str) -> Any:
     import sqlite3
 
     return sqlite3.connect(database, isolation_level=None)
+
+
+def test_db_copy_from_a_corrupt_file_is_one_line_and_writes_nothing(
+    sim: BybitSimulator, tmp_path: Path, database: Path | str
+):
+    source = tmp_path / "source.db"
+    config = str(write_config(tmp_path / "c.yaml", source, {"bybit": exchange_entry(sim.url)}))
+    assert run("sync", "-c", config).returncode == 0
+    # Garbage in the trades table's pages, which only a full read of the table comes upon.
+    (page,) = rows(source, "SELECT rootpage FROM sqlite_master WHERE name = 'trades'")[0]
+    page_size = rows(source, "PRAGMA page_size")[0][0]
+    with source.open("r+b") as handle:
+        handle.seek((page - 1) * page_size + 8)
+        handle.write(b"\xff" * (page_size - 8))
+    before = source.read_bytes()
+
+    done = run(
+        "db",
+        "copy",
+        "--db",
+        str(source),
+        "--to",
+        str(database),
+        env={"PGPASSWORD": PG_PASSWORD or ""},
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"exsync: error: {source}: "), lines
+    assert "corrupt" in lines[0] and "Traceback" not in done.stderr
+    assert source.read_bytes() == before
+    if is_url(database) or Path(database).exists():
+        assert not any(
+            rows(database, f"SELECT 1 FROM {t.name}") for t in TABLES if t.name != "meta"
+        )

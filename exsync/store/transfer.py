@@ -10,7 +10,8 @@ not copied: they belong to runs of the source.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from exsync.errors import DatabaseError
 from exsync.store.core import Store
@@ -31,6 +32,7 @@ def copy_database(
     target is left as it was."""
     if source.name == target.name:
         raise DatabaseError(f"{target.name}: the source and the target are the same database")
+    source.quick_check()  # a damaged source is refused before anything is written
     with target.transaction():
         filled = [t.name for t in TABLES if _holds_rows(target, t.name)]
         if filled:
@@ -56,11 +58,8 @@ def _copy_table(source: Store, target: Store, name: str, columns: list[str]) -> 
     insert = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     if name == "meta":
         insert += " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-    cursor = source.execute(
-        f"SELECT {', '.join(columns)} FROM {name} {where}", OWN_META if where else ()
-    )
     copied = 0
-    while batch := cursor.fetchmany(BATCH):
+    for batch in _batches(source, f"SELECT {', '.join(columns)} FROM {name} {where}", where):
         try:
             target.conn.executemany(insert, batch)
         except target.errors as exc:
@@ -68,6 +67,17 @@ def _copy_table(source: Store, target: Store, name: str, columns: list[str]) -> 
             raise DatabaseError(f"{target.name}: copying {name}: {detail}") from None
         copied += len(batch)
     return copied
+
+
+def _batches(source: Store, sql: str, where: str) -> Iterator[list[Any]]:
+    """The source's rows in batches; its own errors (a damaged page met on the way) name the
+    source, never the target they would otherwise be taken for."""
+    try:
+        cursor = source.execute(sql, OWN_META if where else ())
+        while batch := cursor.fetchmany(BATCH):
+            yield batch
+    except source.errors as exc:
+        raise source.error(exc) from None
 
 
 def _holds_rows(store: Store, table: str) -> bool:

@@ -100,7 +100,7 @@ class PostgresEngine:
         try:
             raw = psycopg.connect(self.name, **options)
         except psycopg.Error as exc:
-            raise self.error(exc) from None
+            raise self.error(exc, connecting=True) from None
         conn = Connection(raw)
         try:
             conn.execute(f"SET lock_timeout = {int(self.busy_timeout * 1000)}")
@@ -132,21 +132,28 @@ class PostgresEngine:
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
         return {"file_bytes": int(size), "wal_bytes": 0, "free_bytes": 0}
 
-    def error(self, exc: BaseException, started: float | None = None) -> DatabaseError:
+    def error(
+        self, exc: BaseException, started: float | None = None, *, connecting: bool = False
+    ) -> DatabaseError:
         """A one-line DatabaseError for a PostgreSQL error, naming the database (never its
-        password)."""
+        password); `connecting`: raised while the connection was being made."""
         waited = time.monotonic() - started if started is not None else None
-        text = f"{self.name}: {describe(exc, waited)}"
+        text = f"{self.name}: {describe(exc, waited, connecting)}"
         if self.target.password:
             text = text.replace(self.target.password, "***")
         return DatabaseError(text)
 
 
-def describe(exc: BaseException, waited: float | None = None) -> str:
+def describe(exc: BaseException, waited: float | None = None, connecting: bool = False) -> str:
     """What a PostgreSQL error means for the operator, in one line."""
     state = getattr(exc, "sqlstate", None) or ""
     diag = getattr(exc, "diag", None)
     text = " ".join(((diag.message_primary if diag else None) or str(exc)).split())
+    if not state and not connecting and isinstance(exc, psycopg.OperationalError):
+        # The driver's own words for a connection that went away under a statement ("the
+        # connection is closed", "server closed the connection unexpectedly").
+        text = text.rsplit(" failed: ", 1)[-1].split(" This probably means", 1)[0].strip()
+        return f"lost the connection to the database server ({text})"
     if not state:
         # libpq's connection failures: "connection failed: connection to server at ...
         # failed: FATAL: <why>"; the why is what matters.

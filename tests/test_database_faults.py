@@ -13,7 +13,9 @@ import sqlite3
 import subprocess
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,11 +24,14 @@ from exsync.orchestrator import Synchronizer
 from exsync.simulator import BybitSimulator, Scenario
 from exsync.store import Store
 from tests.conftest import (
+    ENGINES,
     EXSYNC,
     KEY,
     SECRET,
     exchange_entry,
     exsync_env,
+    open_store,
+    postgres_database,
     rows,
     run,
     write_config,
@@ -53,11 +58,10 @@ def breaker_failures(db: Path) -> int:
 
 def _open_at_once(path: str, barrier: multiprocessing.synchronize.Barrier, out) -> None:  # type: ignore[no-untyped-def,name-defined]
     from exsync.errors import DatabaseError
-    from exsync.store import Store
 
     barrier.wait()
     try:
-        Store(path).close()
+        open_store(path).close()
         out.put("")
     except DatabaseError as exc:
         out.put(str(exc))
@@ -66,22 +70,31 @@ def _open_at_once(path: str, barrier: multiprocessing.synchronize.Barrier, out) 
 ROUNDS, PROCESSES = 30, 3
 
 
-def test_processes_opening_a_fresh_database_at_once_wait_their_turn(tmp_path: Path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_processes_opening_a_fresh_database_at_once_wait_their_turn(tmp_path: Path, engine: str):
     context = multiprocessing.get_context("fork")
     failures = []
     for n in range(ROUNDS):
-        path = str(tmp_path / f"fresh-{n}.db")
-        barrier, out = context.Barrier(PROCESSES), context.Queue()
-        workers = [
-            context.Process(target=_open_at_once, args=(path, barrier, out))
-            for _ in range(PROCESSES)
-        ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(60)
-        failures += [e for e in (out.get(timeout=5) for _ in workers) if e]
+        with ExitStack() as stack:
+            if engine == "sqlite":
+                path = str(tmp_path / f"fresh-{n}.db")
+            else:
+                path = stack.enter_context(contextmanager(postgres_database)())
+            failures += _race_to_open(context, path)
     assert failures == [], f"{len(failures)} of {ROUNDS * PROCESSES} opens failed: {failures[0]}"
+
+
+def _race_to_open(context: Any, path: str) -> list[str]:
+    """PROCESSES open one fresh database at the same moment; the errors they met."""
+    barrier, out = context.Barrier(PROCESSES), context.Queue()
+    workers = [
+        context.Process(target=_open_at_once, args=(path, barrier, out)) for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    return [e for e in (out.get(timeout=5) for _ in workers) if e]
 
 
 # -- a write lock held past the busy timeout ----------------------------------------------

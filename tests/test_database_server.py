@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import selectors
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,15 +20,18 @@ import pytest
 
 from exsync.simulator import BybitSimulator
 from tests.conftest import (
+    EXSYNC,
     PG_PASSWORD,
     PG_SERVER,
     exchange_entry,
+    exsync_env,
     postgres_database,
     rows,
     run,
     start,
     write_config,
 )
+from tests.test_lock_theft import LIBFAKETIME, can_unshare
 
 
 class Proxy:
@@ -152,3 +157,82 @@ def test_the_server_gone_mid_pass_ends_it_as_a_database_error_and_the_next_resum
     expected = {e["execId"] for e in sim.state.executions if int(e["execTime"]) >= since}
     assert {i for (i,) in rows(pg_url, "SELECT id FROM trades")} == expected
     proxy.close()
+
+
+def on_host(name: str, offset: str | None, *args: str) -> list[str]:
+    """`exsync ARGS` as on another host: its own host name and pids, and its wall clock
+    `offset` from the real one (libfaketime, e.g. "-1h")."""
+    clock = ["env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME={offset}"] if offset else []
+    return [
+        "unshare", "--uts", "--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL",
+        "sh", "-c", 'hostname "$0" && exec "$@"', name, *clock, EXSYNC, *args,
+    ]  # fmt: skip
+
+
+def spawn(command: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=exsync_env()
+    )
+
+
+def wait_for_holder(url: str, host: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if rows(url, "SELECT 1 FROM locks WHERE host = ?", (host,)):
+                return
+        except psycopg.errors.UndefinedTable:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{host} never took the lock")
+
+
+@pytest.mark.skipif(LIBFAKETIME is None or not can_unshare(), reason="needs faketime, unshare")
+@pytest.mark.parametrize(("holder_clock", "contender_clock"), [("-1h", None), (None, "+1h")])
+def test_a_live_holder_keeps_its_lock_whatever_the_hosts_clocks_say(
+    sim: BybitSimulator, tmp_path: Path, pg_url: str, holder_clock, contender_clock
+):
+    entry = exchange_entry(
+        sim.url, types=["balances"], lock_lease="5s", timeout="60s", max_time="90s",
+        options={"recvWindow": 3_600_000 * 2},  # a host an hour off is no stale request here
+    )  # fmt: skip
+    config = str(write_config(tmp_path / "c.yaml", pg_url, {"bybit": entry}))
+    assert run("sync", "-c", config).returncode == 0  # markets cached, schema made
+    sim.latency = 15.0  # the holder is at the exchange, renewing its lease, all along
+    holder = spawn(on_host("host-a", holder_clock, "sync", "-c", config))
+    wait_for_holder(pg_url, "host-a")
+    # By the holder's clock (an hour behind) its lease lapsed long ago; by the contender's
+    # (an hour ahead) likewise. By the server's, the one both share, it is live.
+    contender = spawn(on_host("host-b", contender_clock, "sync", "-c", config))
+    out, err = contender.communicate(timeout=120)
+    alive = holder.poll() is None
+    sim.latency = 0
+    held_out, held_err = holder.communicate(timeout=120)
+    assert alive, "the holder finished before the contender could try"
+    assert contender.returncode == 75, out + err
+    assert "another run holds the lock" in out and "host-a" in out
+    assert holder.returncode == 0, held_out + held_err
+
+
+@pytest.mark.skipif(LIBFAKETIME is None or not can_unshare(), reason="needs faketime, unshare")
+@pytest.mark.parametrize(("holder_clock", "contender_clock"), [("+1h", None), (None, "-1h")])
+def test_a_dead_holders_lease_lapses_by_the_servers_clock(
+    sim: BybitSimulator, tmp_path: Path, pg_url: str, holder_clock, contender_clock
+):
+    entry = exchange_entry(
+        sim.url, types=["balances"], lock_lease="3s",
+        options={"recvWindow": 3_600_000 * 2},
+    )  # fmt: skip
+    config = str(write_config(tmp_path / "c.yaml", pg_url, {"bybit": entry}))
+    assert run("sync", "-c", config).returncode == 0
+    sim.latency = 15.0
+    victim = spawn(on_host("host-a", holder_clock, "sync", "-c", config))
+    wait_for_holder(pg_url, "host-a")
+    victim.send_signal(signal.SIGKILL)  # and with it, the run inside the namespace
+    victim.wait()
+    sim.latency = 0
+    # Its lease, three seconds by the server's clock, not an hour by either host's.
+    taken = spawn(on_host("host-b", contender_clock, "sync", "-c", config, "--wait", "120s"))
+    out, err = taken.communicate(timeout=180)
+    assert taken.returncode == 0, out + err
+    assert rows(pg_url, "SELECT count(*) FROM locks") == [(0,)]

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .market import DAY_MS, Instrument, PriceModel, build_instrument, text_id, unit
@@ -96,6 +97,8 @@ class AccountState:
         }
         self._next_position_uid = len(self._positions)
         self._balances: dict[str, float] = dict(scenario.balances)
+        #: balances given as decimal text, served with every digit while they stand
+        self._exact_balances: dict[str, Decimal] = {}
         self._credentials: dict[str, str] = {api_key: secret}
         self.kline_floor_ms = self.anchor_ms - scenario.candle_days * DAY_MS
         self._rng = random.Random(f"{scenario.seed}:mutations")
@@ -412,15 +415,21 @@ class AccountState:
     def _listed(self, inst: Instrument) -> None:
         """Set up what a newly listed market needs (id sequences on some exchanges)."""
 
-    def set_balance(self, coin: str, amount: float) -> None:
-        """Set a coin's wallet balance."""
+    def set_balance(self, coin: str, amount: float | str | Decimal) -> None:
+        """Set a coin's wallet balance; given as decimal text (or a Decimal) it is served
+        with every digit, as the exchange prints amounts finer than a float holds."""
         with self.lock:
             self._balances[coin] = float(amount)
+            if isinstance(amount, str | Decimal):
+                self._exact_balances[coin] = Decimal(amount)
+            else:
+                self._exact_balances.pop(coin, None)
 
     def remove_balance(self, coin: str) -> None:
         """Drop a coin from the wallet, e.g. after selling all of it."""
         with self.lock:
             self._balances.pop(coin, None)
+            self._exact_balances.pop(coin, None)
 
     # ------------------------------------------------------------------ internals
 

@@ -406,6 +406,7 @@ class ExchangeState(FundsState, AccountState):
                 [(p, self._position_row(p, now)) for p in self._positions.values()],
                 lambda coin: self.prices.price(coin, now),
                 coins,
+                self._exact_balances,
             )
 
     def tickers(self, category: str, symbol: str | None) -> list[dict[str, Any]]:

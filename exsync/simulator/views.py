@@ -6,7 +6,8 @@ always agree with the orders, positions and klines served at the same moment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from .market import DAY_MS, HOUR_MS, Instrument, PriceModel, exact, num, text_id, unit
@@ -28,6 +29,7 @@ def wallet_entry(
     positions: Iterable[tuple[Position, dict[str, Any]]],
     usd_price: Callable[[str], float],
     coins: set[str] | None,
+    exact_balances: Mapping[str, Decimal] | None = None,
 ) -> dict[str, Any]:
     """The UNIFIED entry of /v5/account/wallet-balance.
 
@@ -66,6 +68,8 @@ def wallet_entry(
             continue
         usd = usd_price(coin)
         equity = wallet + coin_upl
+        given = (exact_balances or {}).get(coin)
+        wallet_text = format(given, "f") if given is not None and float(given) == wallet else None
         totals["equity"] += equity * usd
         totals["wallet"] += wallet * usd
         totals["upl"] += coin_upl * usd
@@ -80,7 +84,7 @@ def wallet_entry(
                 # "used" from locked + totalPositionIM + totalOrderIM.
                 "availableToWithdraw": "",
                 "totalOrderIM": num(order_im.get(coin, 0.0)),
-                "equity": exact(equity),
+                "equity": exact(equity) if coin_upl or wallet_text is None else wallet_text,
                 "totalPositionMM": num(pos_mm.get(coin, 0.0)),
                 "usdValue": num(equity * usd, 6),
                 "unrealisedPnl": num(coin_upl),
@@ -88,7 +92,7 @@ def wallet_entry(
                 "spotHedgingQty": "0",
                 "borrowAmount": "0",
                 "totalPositionIM": num(pos_im.get(coin, 0.0)),
-                "walletBalance": exact(wallet),
+                "walletBalance": wallet_text or exact(wallet),
                 "cumRealisedPnl": "0",
                 "locked": num(min(wallet, locked.get(coin, 0.0))),
                 "marginCollateral": True,

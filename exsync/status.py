@@ -12,7 +12,7 @@ from typing import Any
 
 from exsync.config import Config, Settings
 from exsync.datatypes import DataType
-from exsync.store import Store, where
+from exsync.store import EXACT, Store, where
 from exsync.store.breaker import IP_BAN
 
 
@@ -151,7 +151,7 @@ def portfolio_totals(store: Store) -> list[Holdings]:
         if value is None:
             entry.unpriced += 1
             continue
-        entry.value = format(Decimal(entry.value) + Decimal(value), "f")
+        entry.value = format(EXACT.add(Decimal(entry.value), Decimal(value)), "f")
         if priced_at and (entry.priced_at is None or priced_at > entry.priced_at):
             entry.priced_at = priced_at
     totals = []

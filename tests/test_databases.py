@@ -4,10 +4,11 @@ in place."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import time
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +317,49 @@ def test_db_copy_from_a_corrupt_file_is_one_line_and_writes_nothing(
         assert not any(
             rows(database, f"SELECT 1 FROM {t.name}") for t in TABLES if t.name != "meta"
         )
+
+
+EXACT = {"BTC": "0.000000012345678901", "USDT": "123456789012.123456789"}
+
+
+def test_amounts_finer_than_a_float_come_back_exactly(
+    sim: BybitSimulator, tmp_path: Path, database: Path | str
+):
+    for coin, amount in EXACT.items():
+        sim.state.set_balance(coin, amount)
+    entry = exchange_entry(sim.url, types=["balances"])
+    config = str(write_config(tmp_path / "c.yaml", database, {"bybit": entry}))
+    assert run("sync", "-c", config).returncode == 0
+    again = run("sync", "-c", config)  # an upsert over the same amounts
+    assert again.returncode == 0, again.stderr
+    for table in ("balances", "balance_snapshots"):
+        stored = rows(
+            database,
+            f"SELECT asset, total FROM {table} WHERE wallet = 'unified' AND asset IN (?, ?)",
+            tuple(EXACT),
+        )
+        expected = sorted(EXACT.items()) * (1 if table == "balances" else 2)  # two passes
+        assert sorted((a, comparable(t)) for a, t in stored) == sorted(expected), table
+    btc = rows(database, "SELECT equity FROM balances WHERE wallet = 'unified' AND asset = 'BTC'")
+    assert [comparable(e) for (e,) in btc] == [EXACT["BTC"]]  # no PnL on it: equity = wallet
+    # Worth exactly what the exchange said, at the price stored beside it.
+    for total, price, value in rows(
+        database,
+        "SELECT total, price, value FROM balances WHERE wallet = 'unified' AND asset IN (?, ?)",
+        tuple(EXACT),
+    ):
+        assert Decimal(comparable(value)) == Decimal(comparable(total)) * Decimal(comparable(price))
+    # The portfolio: every value summed to the last digit, however many that takes.
+    status = run("status", "--json", "-c", config)
+    assert status.returncode == 0, status.stderr
+    (shown,) = json.loads(status.stdout)["portfolio"]
+    with localcontext(prec=200):
+        worth = sum(
+            (
+                Decimal(comparable(v))
+                for (v,) in rows(database, "SELECT value FROM balances")
+                if v is not None
+            ),
+            Decimal(0),
+        )
+    assert Decimal(shown["value"]) == worth

@@ -6,6 +6,6 @@
 """
 
 from exsync.store.core import BUSY_TIMEOUT, Store
-from exsync.store.values import to_json, utc_now, utc_now_minus, where
+from exsync.store.values import EXACT, to_json, utc_now, utc_now_minus, where
 
-__all__ = ["BUSY_TIMEOUT", "Store", "to_json", "utc_now", "utc_now_minus", "where"]
+__all__ = ["BUSY_TIMEOUT", "EXACT", "Store", "to_json", "utc_now", "utc_now_minus", "where"]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Context
 from typing import Any
 
 from exsync.clock import iso
+
+#: arithmetic on exact amounts: every digit their sums and products need (Python's default
+#: context keeps 28 significant digits and rounds the rest away)
+EXACT = Context(prec=200)
 
 
 def utc_now() -> str:

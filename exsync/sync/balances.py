@@ -8,7 +8,7 @@ from typing import Any
 
 from exsync.ccxt_import import errors as ccxt
 from exsync.sources import Holdings, rows_at
-from exsync.store import Store, to_json, utc_now
+from exsync.store import EXACT, Store, to_json, utc_now
 from exsync.sync.prices import price_assets
 from exsync.sync.unit import UnitContext, decimal_text, together
 
@@ -145,7 +145,7 @@ async def _value(ctx: UnitContext, rows: list[dict[str, Any]], now: str) -> None
         row.update(
             quote=quote,
             price=price,
-            value=format(+(Decimal(row["total"]) * Decimal(price)), "f"),
+            value=format(EXACT.multiply(Decimal(row["total"]), Decimal(price)), "f"),
             priced_at=now,
         )
 
@@ -172,7 +172,7 @@ async def _holdings(ctx: UnitContext, lists: tuple[Holdings, ...]) -> Balance:
             if amount is None:
                 continue
             asset = ctx.client.safe_currency_code(row.get(holdings.asset))
-            totals[asset] = totals.get(asset, Decimal(0)) + Decimal(amount)
+            totals[asset] = EXACT.add(totals.get(asset, Decimal(0)), Decimal(amount))
     total = {asset: str(amount) for asset, amount in totals.items()}
     return {"total": total, "free": {}, "used": {}}
 

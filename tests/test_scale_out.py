@@ -2,7 +2,8 @@
 its own UTS and PID namespace, with its own host name and its own request budget) over twelve
 accounts on the simulators. Every account is synced exactly once per round, nothing twice; a
 host killed with SIGKILL holds its accounts only until its lease lapses; a breaker one host
-opens holds every host off, and a due breaker gets exactly one probe among all hosts."""
+opens holds every host off, and a due breaker gets exactly one probe among all hosts (one
+request to its exchange)."""
 
 from __future__ import annotations
 
@@ -161,6 +162,7 @@ def test_hosts_share_the_accounts_lock_them_and_their_breakers(fleet: Fleet):
     assert all(shards.values())  # every host has accounts to sync
 
     # Round 1: every host its shard, all at once.
+    reset_counts(fleet)
     codes = finish(
         {f"host-{i}": fleet.host(f"host-{i}", "sync", "--shard", f"{i}/{HOSTS}") for i in shards}
     )
@@ -169,14 +171,17 @@ def test_hosts_share_the_accounts_lock_them_and_their_breakers(fleet: Fleet):
     check_once_each(units, ACCOUNTS)
     passes = {run_id for _, run_id, _, _, _ in units}
     assert len(passes) == HOSTS  # one pass per host, each over its own shard
+    assert asked_once_each(fleet, ACCOUNTS)  # no account's exchange was read twice
     for name in ACCOUNTS:
-        stored = rows(fleet.url, "SELECT id FROM trades WHERE exchange = ?", (name,))
-        assert len(stored) == len({i for (i,) in stored})  # nothing twice
-        assert {i for (i,) in stored} == fleet.expected_trades(name)
+        stored = {
+            i for (i,) in rows(fleet.url, "SELECT id FROM trades WHERE exchange = ?", (name,))
+        }
+        assert stored == fleet.expected_trades(name)
     # each host paced its requests by a budget file of its own
     assert all((fleet.tmp_path / "state" / f"host-{i}" / "exsync").is_dir() for i in shards)
 
-    # Round 2: host-2 is killed in the middle of its pass, holding its accounts' locks.
+    # Round 2: host-2 is killed in the middle of its pass, holding its accounts' locks; host-5
+    # takes its shard over at once: it waits for the dead host's leases, then syncs.
     for name in shards[2]:
         fleet.sims[name].latency = 0.6
     procs = {
@@ -188,29 +193,43 @@ def test_hosts_share_the_accounts_lock_them_and_their_breakers(fleet: Fleet):
     assert sorted(locked_by(fleet, "host-2")) == sorted(shards[2])
     procs["host-2"].send_signal(signal.SIGKILL)
     procs["host-2"].wait()
-    codes = finish({k: p for k, p in procs.items() if k != "host-2"})
-    assert set(codes.values()) == {0}, codes
-    check_once_each(
-        [u for u in fleet.round() if u[2] not in shards[2]],
-        [a for a in ACCOUNTS if a not in shards[2]],
-    )
-    assert sorted(locked_by(fleet, "host-2")) == sorted(shards[2])  # left behind by the kill
-
-    # Round 3: host-5 takes shard 2 over: it waits for the dead host's lease, then syncs.
+    dead = rows(fleet.url, "SELECT exchange, run_id, expires_at FROM locks WHERE host = 'host-2'")
+    assert sorted(e for e, _, _ in dead) == sorted(shards[2])  # left behind by the kill
     for name in shards[2]:
         fleet.sims[name].latency = 0.0
-    procs = {
-        f"host-{i}": fleet.host(f"host-{i}", "sync", "--shard", f"{i}/{HOSTS}") for i in (1, 3, 4)
-    }
     procs["host-5"] = fleet.host("host-5", "sync", "--shard", f"2/{HOSTS}", "--wait", "60s")
-    codes = finish(procs)
+    codes = finish({k: p for k, p in procs.items() if k != "host-2"})
+    assert set(codes.values()) == {0}, codes
+    units = fleet.round()
+    check_once_each(
+        [u for u in units if u[2] not in shards[2]], [a for a in ACCOUNTS if a not in shards[2]]
+    )
+    dead_runs = {run_id for _, run_id, _ in dead}
+    taken = [u for u in units if u[2] in shards[2] and u[1] not in dead_runs]
+    check_once_each(taken, shards[2])  # every account of the dead host, by host-5
+    lapsed = dict((e, x) for e, _, x in dead)
+    for exchange, started in rows(
+        fleet.url,
+        f"SELECT exchange, started_at FROM sync_runs WHERE id IN ({', '.join('?' * len(taken))})",
+        tuple(u[0] for u in taken),
+    ):
+        assert started >= lapsed[exchange], (exchange, started, lapsed[exchange])  # not before
+    assert rows(fleet.url, "SELECT count(*) FROM locks") == [(0,)]
+
+    # Round 3: every host its shard again: each account once, nothing missing.
+    reset_counts(fleet)
+    codes = finish(
+        {f"host-{i}": fleet.host(f"host-{i}", "sync", "--shard", f"{i}/{HOSTS}") for i in shards}
+    )
     assert set(codes.values()) == {0}, codes
     check_once_each(fleet.round(), ACCOUNTS)
+    assert asked_once_each(fleet, ACCOUNTS)
     assert rows(fleet.url, "SELECT count(*) FROM locks") == [(0,)]
     for name in ACCOUNTS:
-        stored = rows(fleet.url, "SELECT id FROM trades WHERE exchange = ?", (name,))
-        assert len(stored) == len({i for (i,) in stored})
-        assert {i for (i,) in stored} == fleet.expected_trades(name)
+        stored = {
+            i for (i,) in rows(fleet.url, "SELECT id FROM trades WHERE exchange = ?", (name,))
+        }
+        assert stored == fleet.expected_trades(name)
 
     # Round 4: host-1's balances fail for every account and open their breakers (for an
     # hour): the other hosts, syncing every account, are held off without asking.
@@ -236,6 +255,7 @@ def test_hosts_share_the_accounts_lock_them_and_their_breakers(fleet: Fleet):
         for name in ACCOUNTS:
             breaker.trip(store, name, ["balances"], 0.5, "due in half a second")
     time.sleep(1.0)
+    before = {name: sim.counts["/v5/account/wallet-balance"] for name, sim in fleet.sims.items()}
     codes = finish(
         {
             f"host-{i}": fleet.host(f"host-{i}", "sync", "--type", "balances")
@@ -249,8 +269,30 @@ def test_hosts_share_the_accounts_lock_them_and_their_breakers(fleet: Fleet):
     for name in ACCOUNTS:
         assert outcomes[name]["failed"] == 1, (name, outcomes[name])  # the one probe
         assert outcomes[name]["ok"] == 0 and sum(outcomes[name].values()) == HOSTS
+    # ... and one request to each exchange among all four hosts: the probe's.
+    assert {
+        name: sim.counts["/v5/account/wallet-balance"] - before[name]
+        for name, sim in fleet.sims.items()
+    } == dict.fromkeys(ACCOUNTS, 1)
     states = rows(fleet.url, "SELECT DISTINCT state FROM breakers WHERE data_type = 'balances'")
     assert states == [("open",)]
+
+
+def trade_ids(fleet: Fleet, name: str) -> set[str]:
+    return {i for (i,) in rows(fleet.url, "SELECT id FROM trades WHERE exchange = ?", (name,))}
+
+
+def reset_counts(fleet: Fleet) -> None:
+    for sim in fleet.sims.values():
+        sim.reset_counts()
+
+
+def asked_once_each(fleet: Fleet, accounts: list[str]) -> bool:
+    """Whether each account's exchange was asked for its balances exactly once: one pass read
+    it, not two hosts each."""
+    asked = {name: fleet.sims[name].counts["/v5/account/wallet-balance"] for name in accounts}
+    assert asked == dict.fromkeys(accounts, 1), asked
+    return True
 
 
 def locked_by(fleet: Fleet, host: str) -> list[str]:

@@ -188,7 +188,8 @@ def sync(
     pass_summary(console(), result.run_id, result.units, result.seconds)
     _warn_held(result.held())
     if result.interrupted:
-        typer.echo(f"exsync: interrupted by {result.interrupted}: {result.kept()}", err=True)
+        by = f" by {result.interrupted}" if result.interrupted.startswith("SIG") else ""
+        typer.echo(f"exsync: interrupted{by}: {result.kept()}", err=True)
     raise typer.Exit(int(result.exit_code))
 
 

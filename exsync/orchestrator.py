@@ -12,7 +12,7 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -522,7 +522,8 @@ class ExchangePass:
             unit = await self._record_stopped(
                 data_type,
                 started_at,
-                records=ctx.written,
+                # Read on the store's thread, behind the commits the unit had handed over.
+                records=lambda: ctx.written,
                 attempts=ctx.attempts.attempts,
                 seconds=time.monotonic() - started,
                 reached=reached,
@@ -602,7 +603,7 @@ class ExchangePass:
         status: str,
         started_at: str | None = None,
         *,
-        records: int = 0,
+        records: int | Callable[[], int] = 0,
         attempts: int = 0,
         error: str | None = None,
         seconds: float = 0.0,
@@ -613,10 +614,12 @@ class ExchangePass:
 
         Held, skipped and interrupted units are not counted: none says anything new about
         the exchange. An interrupted probe hands its breaker back, ready to probe again.
+        `records` may be a callable, read when the record is written.
         """
         finished_at = utc_now()
 
-        def write(store: Store) -> None:
+        def write(store: Store) -> int:
+            count = records() if callable(records) else records
             with store.transaction():
                 store.record_run(
                     run_id=self.run_id,
@@ -625,7 +628,7 @@ class ExchangePass:
                     started_at=started_at or finished_at,
                     finished_at=finished_at,
                     status=status,
-                    records=records,
+                    records=count,
                     attempts=attempts,
                     error=error,
                     warnings="\n".join(warnings) or None,
@@ -643,13 +646,14 @@ class ExchangePass:
                         self.exchange.settings,
                         run_id=self.run_id,
                     )
+            return count
 
-        await self.store.run(write, self.store)
+        count = await self.store.run(write, self.store)
         unit = UnitResult(
             self.name,
             str(data_type),
             status,
-            records,
+            count,
             attempts,
             error,
             seconds,

@@ -196,7 +196,9 @@ def test_a_database_that_cannot_be_opened_is_one_line(sim: BybitSimulator, tmp_p
             ]
         for expected, database, password in cases:
             config = write_config(tmp_path / "c.yaml", database, entry)
-            done = run("sync", "-c", str(config), env={DB_PASSWORD_ENV: password or PG_PASSWORD})
+            done = run(
+                "sync", "-c", str(config), env={DB_PASSWORD_ENV: password or PG_PASSWORD or ""}
+            )
             assert done.returncode == 2, done.stderr
             lines = done.stderr.strip().splitlines()
             assert len(lines) == 1 and expected in lines[0] and str(database) in lines[0], lines

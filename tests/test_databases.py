@@ -41,7 +41,8 @@ def test_a_postgresql_url_names_a_server_not_a_folder(sim: BybitSimulator, tmp_p
     url = f"postgresql://exsync@127.0.0.1:{closed_port()}/exsync"
     config = write_config(tmp_path / "c.yaml", url, {"bybit": exchange_entry(sim.url)})
     for args in (["sync", "-c", str(config)], ["sync", "-c", str(config), "--db", url]):
-        done = run(*args, "--type", "balances")
+        # A password to offer, server or not: nothing listens on that port.
+        done = run(*args, "--type", "balances", env={DB_PASSWORD_ENV: PG_PASSWORD or "unused"})
         assert done.returncode == 2, done.stdout + done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot connect to the database server" in lines[0], lines

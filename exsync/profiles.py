@@ -18,6 +18,7 @@ from exsync.sources import (
     DEFAULT_SOURCES,
     BalanceFields,
     Holdings,
+    OrderFee,
     Source,
 )
 
@@ -90,6 +91,8 @@ class Profile:
     #: how far back the exchange keeps history, in days, by kind ("trades", "orders") or
     #: kind and market type ("trades:linear"); a backfill never asks for more
     history_days: dict[str, int] = field(default_factory=dict)
+    #: where an order's raw answer keeps its fee when ccxt's parser gives none
+    order_fee: OrderFee | None = None
     #: the order history method's parameter that asks for one order by id (None: the
     #: exchange's order history cannot; ccxt's fetchOrder is used where it exists)
     order_id_param: str | None = None
@@ -232,6 +235,12 @@ BYBIT = Profile(
     },
     settle_param="settleCoin",
     order_id_param="orderId",
+    # Spot order history gives an order's fee in cumExecFee alone: in the base coin for a
+    # buy, the quote coin for a sell; contract orders pay in the settle coin.
+    order_fee=OrderFee(
+        "cumExecFee",
+        {"spot:buy": "base", "spot:sell": "quote", "linear": "settle", "inverse": "settle"},
+    ),
     # Executions, order history, the transaction log and closed PnL go back two years on a
     # unified account (older startTimes are refused with retCode 10001). Deposit, withdrawal
     # and transfer records document no such limit: they are walked from trades_since.

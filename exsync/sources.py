@@ -331,6 +331,19 @@ class BalanceFields:
     unrealized_pnl: str | None = None
 
 
+@dataclass(frozen=True)
+class OrderFee:
+    """Where an order's raw answer keeps its cumulative fee, for orders ccxt's parser gives
+    no fee (Bybit: spot orders carry cumExecFee without cumFeeDetail, ccxt's only source).
+
+    `currency` names the market's currency the fee is paid in ("base", "quote", "settle"),
+    by market type and side ("spot:buy") or by market type ("linear").
+    """
+
+    cost: str
+    currency: dict[str, str]
+
+
 def rows_at(answer: Any, path: str) -> list[dict[str, Any]]:
     """The dict rows found at a dotted path (with `*` for every list entry) in an answer."""
     found: list[Any] = [answer]

@@ -114,7 +114,9 @@ def order_row(order: Order) -> dict[str, Any]:
         "createdTime": str(order.created),
         "updatedTime": str(order.updated),
     }
-    if order.filled_lots:
+    if order.filled_lots and inst.category != "spot":
+        # Spot orders as recorded from Bybit carry their fee in cumExecFee alone (base coin
+        # for a buy, quote coin for a sell); contract orders name it per coin as well.
         row["cumFeeDetail"] = {fee_coin: num(fee)}
     if inst.category == "spot":
         # Spot orders carry marketUnit; they must not carry tpslMode, which ccxt

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 from exsync.capabilities import order_history_method
 from exsync.ccxt_import import errors as ccxt
 from exsync.store import Store, to_json, utc_now, utc_now_minus
 from exsync.sync.discovery import NOTHING_COVERED, walk_streams
-from exsync.sync.symbols import attribute
+from exsync.sync.symbols import attribute, kind_of
 from exsync.sync.unit import NothingCovered, UnitContext, decimal_text, per_settle_coin, together
 
 #: how long an order left 'unknown' is asked about again on later passes
@@ -129,6 +130,8 @@ async def _look_up(ctx: UnitContext, symbol: str, order_id: str) -> dict[str, An
 
 def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
     fee = order.get("fee") or {}
+    if decimal_text(fee.get("cost")) is None:
+        fee = _raw_fee(ctx, order)
     return {
         "exchange": ctx.name,
         "id": str(order["id"]),
@@ -150,3 +153,18 @@ def _order_row(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
         "synced_at": utc_now(),
         "raw": to_json(order.get("info")),
     }
+
+
+def _raw_fee(ctx: UnitContext, order: dict[str, Any]) -> dict[str, Any]:
+    """An order's fee from its raw answer, where the profile says it is kept there."""
+    spec = ctx.profile.order_fee
+    info = order.get("info")
+    if spec is None or not isinstance(info, dict):
+        return {}
+    cost = decimal_text(info.get(spec.cost))
+    if cost is None or (Decimal(cost) == 0 and not Decimal(decimal_text(order.get("filled")) or 0)):
+        return {}  # nothing filled, nothing paid: no fee, as ccxt gives none
+    market = (ctx.client.markets or {}).get(order.get("symbol")) or {}
+    kind = kind_of(market) or ""
+    where = spec.currency.get(f"{kind}:{order.get('side')}") or spec.currency.get(kind)
+    return {"cost": cost, "currency": market.get(where) if where else None}

@@ -68,4 +68,8 @@ def test_passes_leave_no_clients_sessions_threads_or_handlers_behind(
         assert synchronizer.sync().ok
     after = live(), threads(), len(logging.getLogger().handlers)
     names = sorted(t.name for t in threading.enumerate())
-    assert after == before, names
+    # Nothing grows over ten passes (a worker thread of an earlier pass may still have been
+    # finishing when `before` was taken: fewer after is fine).
+    assert not after[0] - before[0], (after[0], before[0])
+    assert after[1] <= before[1], names
+    assert after[2] == before[2]

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from exsync.config import Config, load_config, parse_config
+from exsync.orchestrator import PassResult, Synchronizer
 from exsync.simulator import BybitSimulator, Scenario
 from exsync.store import Store
 from exsync.store.dialect import format_params
@@ -178,6 +179,24 @@ def database_keys(database: Path | str) -> dict[str, str]:
     if is_url(database):
         return {"database": str(database), "database_password_env": DB_PASSWORD_ENV}
     return {"database": str(database)}
+
+
+def sync_ok(config: Config) -> PassResult:
+    """One pass in this process, every unit `ok`."""
+    result = Synchronizer(config).sync()
+    assert result.ok, [(u.data_type, u.status, u.error) for u in result.units]
+    return result
+
+
+def table(db_path: Path, name: str, key: str = "id") -> dict[Any, dict[str, Any]]:
+    """An SQLite table's rows as dicts, by `key`."""
+    found = rows(db_path, f"SELECT * FROM {name}")
+    columns = [r[1] for r in rows(db_path, f"PRAGMA table_info({name})")]
+    return {r[columns.index(key)]: dict(zip(columns, r, strict=True)) for r in found}
+
+
+def status_of(db_path: Path, name: str, record_id: str) -> str:
+    return rows(db_path, f"SELECT status FROM {name} WHERE id = ?", (record_id,))[0][0]
 
 
 def rows(db_path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ import pytest
 
 from exsync.orchestrator import Synchronizer
 from exsync.simulator import BinanceSimulator, BybitSimulator, Scenario
-from tests.conftest import KEY, SECRET, exchange_entry, rows
+from tests.conftest import KEY, SECRET, exchange_entry, rows, sync_ok
 
 
 @pytest.fixture
@@ -31,12 +31,6 @@ def statement() -> Iterator[BybitSimulator]:
         yield sim
 
 
-def sync(config: Any) -> Any:
-    result = Synchronizer(config).sync()
-    assert result.ok, [(u.data_type, u.status, u.error) for u in result.units]
-    return result
-
-
 def unified(raw_symbol: str, category: str) -> str:
     base = raw_symbol.removesuffix("USDT").removesuffix("USD")
     return {"linear": f"{base}/USDT:USDT", "inverse": f"{base}/USD:{base}"}[category]
@@ -50,7 +44,7 @@ def test_ledger_backfill_equals_the_transaction_log(statement, make_config, db_p
         statement.url, types=["ledger"], market_types=["spot", "linear", "inverse"]
     )
     config, _ = make_config({"bybit": entry})
-    sync(config)
+    sync_ok(config)
     expected = statement.state.expected_funds()["ledger"]
     found = rows(
         db_path, "SELECT id, type, asset, symbol, amount, fee, funding, balance FROM ledger"
@@ -71,18 +65,18 @@ def test_ledger_backfill_equals_the_transaction_log(statement, make_config, db_p
         if raw["symbol"]:
             assert symbol == unified(raw["symbol"], raw["category"])
     statement.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM ledger") == [(len(expected),)]
     assert statement.counts["/v5/account/transaction-log"] == 1  # warm: one window
 
 
 def test_new_ledger_entries_arrive_incrementally(statement, make_config, db_path):
     config, _ = make_config({"bybit": exchange_entry(statement.url, types=["ledger"])})
-    sync(config)
+    sync_ok(config)
     state = statement.state
     state.add_booked_executions("Funding", 2, symbol="BTCUSDT")
     state.add_transfer("USDT", "12.5", "FUND", "UNIFIED")
-    sync(config)
+    sync_ok(config)
     expected = state.expected_funds()["ledger"]
     assert {r[0] for r in rows(db_path, "SELECT id FROM ledger")} == set(expected)
     last = rows(db_path, "SELECT type, amount FROM ledger ORDER BY timestamp DESC LIMIT 1")
@@ -93,7 +87,7 @@ def test_funding_is_the_same_events_in_the_ledger_and_in_trades(statement, make_
     """The README's funding query over the ledger agrees with trades' Funding executions:
     either source, never both."""
     config, _ = make_config({"bybit": exchange_entry(statement.url, types=["trades", "ledger"])})
-    sync(config)
+    sync_ok(config)
     ledger: dict[str, Decimal] = {}
     for symbol, funding in rows(
         db_path, "SELECT symbol, funding FROM ledger WHERE type = 'SETTLEMENT'"
@@ -118,7 +112,7 @@ def test_closed_positions_backfill_equals_closed_pnl(statement, make_config, db_
         statement.url, types=["closed_positions"], market_types=["linear", "inverse"]
     )
     config, _ = make_config({"bybit": entry})
-    sync(config)
+    sync_ok(config)
     expected = statement.state.expected_funds()["closed_pnl"]
     categories = {
         i.symbol: c for c in ("linear", "inverse") for i in statement.state.instruments[c]
@@ -143,19 +137,19 @@ def test_closed_positions_backfill_equals_closed_pnl(statement, make_config, db_
             raw["closeFee"],
         )
     assert {k[0] for k in stored} >= {"BTC/USDT:USDT", "BTC/USD:BTC"}
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM closed_positions") == [(600,)]
 
 
 def test_a_position_closed_twice_keeps_both_results(statement, make_config, db_path):
     config, _ = make_config({"bybit": exchange_entry(statement.url, types=["closed_positions"])})
-    sync(config)
+    sync_ok(config)
     state = statement.state
     state.open_position("ETHUSDT", "Buy", size=2, entry_price=3000)
     state.close_position("ETHUSDT")
     state.open_position("ETHUSDT", "Sell", size=1, entry_price=3500)
     state.close_position("ETHUSDT")
-    sync(config)
+    sync_ok(config)
     latest = [
         r
         for r in state.expected_funds()["closed_pnl"].values()
@@ -189,7 +183,7 @@ def wallets(db_path: Any) -> dict[str, dict[str, float]]:
 
 def test_funding_wallet_and_earn_are_wallets_in_balances(statement, make_config, db_path):
     config, _ = make_config({"bybit": exchange_entry(statement.url, types=["balances"])})
-    sync(config)
+    sync_ok(config)
     expected = statement.state.expected_funds()
     stored = wallets(db_path)
     assert stored["funding"] == pytest.approx(expected["funding"])
@@ -198,7 +192,7 @@ def test_funding_wallet_and_earn_are_wallets_in_balances(statement, make_config,
 
     statement.state.set_funding_balance("BTC", 0)
     statement.state.set_earn("SOL", 12.5, category="OnChain")
-    sync(config)
+    sync_ok(config)
     stored = wallets(db_path)
     assert "BTC" not in stored["funding"]
     assert stored["earn"]["SOL"] == 12.5
@@ -208,12 +202,12 @@ def test_a_key_without_wallet_permissions_keeps_them_with_a_warning(
     statement, make_config, db_path
 ):
     config, _ = make_config({"bybit": exchange_entry(statement.url, types=["balances"])})
-    sync(config)
+    sync_ok(config)
     before = wallets(db_path)
     statement.state.deny("AccountTransfer")
     statement.state.deny("Earn")
     statement.state.set_balance("USDT", 1.0)
-    result = sync(config)
+    result = sync_ok(config)
     (unit,) = result.units
     assert unit.status == "ok"
     assert any("wallet funding not read" in w for w in unit.warnings)
@@ -259,7 +253,7 @@ def test_the_ledger_and_closed_pnl_reach_back_two_years_at_most(statement, make_
         checked.stderr
     )
     for _ in range(2):  # never an error loop
-        result = sync(config)
+        result = sync_ok(config)
         assert all(any("730 days" in w for w in u.warnings) for u in result.units)
     oldest = statement.state.now_ms() - 730 * 86_400_000
     for path_ in ("/v5/account/transaction-log", "/v5/position/closed-pnl"):

@@ -16,7 +16,7 @@ import pytest
 
 from exsync.orchestrator import Synchronizer
 from exsync.simulator import BinanceSimulator, Scenario
-from tests.conftest import KEY, SECRET, exchange_entry, rows
+from tests.conftest import KEY, SECRET, exchange_entry, rows, status_of, sync_ok, table
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -47,22 +47,6 @@ def entry(sim: BinanceSimulator, **overrides: Any) -> dict[str, Any]:
     return exchange_entry(sim.url, **({"ccxt_id": "binance", "symbols": []} | overrides))
 
 
-def sync(config: Any) -> Any:
-    result = Synchronizer(config).sync()
-    assert result.ok, [(u.data_type, u.status, u.error) for u in result.units]
-    return result
-
-
-def table(db_path: Any, name: str, key: str = "id") -> dict[Any, dict[str, Any]]:
-    found = rows(db_path, f"SELECT * FROM {name}")
-    columns = [r[1] for r in rows(db_path, f"PRAGMA table_info({name})")]
-    return {r[columns.index(key)]: dict(zip(columns, r, strict=True)) for r in found}
-
-
-def status_of(db_path: Any, name: str, record_id: str) -> str:
-    return rows(db_path, f"SELECT status FROM {name} WHERE id = ?", (record_id,))[0][0]
-
-
 # --------------------------------------------------------------------------- deposits
 
 
@@ -70,7 +54,7 @@ def test_deposits_backfill_equals_the_exchange_and_reruns_change_nothing(
     money, make_config, db_path
 ):
     config, _ = make_config({"binance": entry(money, types=["deposits"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["deposits"]
     stored = table(db_path, "deposits")
     assert set(stored) == set(expected) and len(stored) == 1106  # more than a page
@@ -90,7 +74,7 @@ def test_deposits_backfill_equals_the_exchange_and_reruns_change_nothing(
     cursors = rows(db_path, "SELECT stream, position FROM cursors ORDER BY stream")
     assert [c[0] for c in cursors] == ["deposits:main"]
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert table(db_path, "deposits").keys() == stored.keys()
     assert rows(db_path, "SELECT stream, position FROM cursors ORDER BY stream") == cursors
     assert money.counts["/sapi/v1/capital/deposit/hisrec"] == 1  # warm: one request
@@ -98,12 +82,12 @@ def test_deposits_backfill_equals_the_exchange_and_reruns_change_nothing(
 
 def test_new_deposits_and_withdrawals_arrive_incrementally(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["deposits", "withdrawals"])})
-    sync(config)
+    sync_ok(config)
     state = money.state
     deposit = state.add_deposit("USDT", "1000.000001", pending=False)
     internal = state.add_deposit("BTC", "0.00012345", pending=False, internal=True)
     withdrawal = state.add_withdrawal("ETH", "1.5", fee="0.0012", pending=False)
-    sync(config)
+    sync_ok(config)
     deposits = table(db_path, "deposits")
     assert deposits[deposit["id"]]["amount"] == "1000.000001"
     assert deposits[internal["id"]]["internal"] == 1
@@ -117,14 +101,14 @@ def test_a_pending_deposit_is_updated_when_it_completes_or_fails(money, make_con
     config, _ = make_config({"binance": entry(money, types=["deposits"])})
     state = money.state
     pending = state.add_deposit("USDT", "250.5", ts=state.now_ms() - 3 * HOUR)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "deposits", pending["id"]) == "pending"
     # newer deposits move the cursor beyond the pending one (and the overlap)
     state.add_deposit("BTC", "0.01", pending=False)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "deposits", pending["id"]) == "pending"
     state.settle_deposit(pending["id"], ok=ok)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "deposits", pending["id"]) == ("ok" if ok else "rejected")
     assert rows(db_path, "SELECT count(*) FROM deposits WHERE id = ?", (pending["id"],)) == [(1,)]
 
@@ -134,7 +118,7 @@ def test_a_pending_deposit_is_updated_when_it_completes_or_fails(money, make_con
 
 def test_withdrawals_backfill_holds_on_chain_and_off_chain_ones(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["withdrawals"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["withdrawals"]
     stored = table(db_path, "withdrawals")
     assert set(stored) == set(expected) and len(stored) == 60
@@ -147,7 +131,7 @@ def test_withdrawals_backfill_holds_on_chain_and_off_chain_ones(money, make_conf
         if "completeTime" in raw:
             assert row["updated"] > row["timestamp"]
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM withdrawals") == [(60,)]
     assert money.counts["/sapi/v1/capital/withdraw/history"] == 1
 
@@ -157,12 +141,12 @@ def test_a_pending_withdrawal_is_updated_when_it_settles(money, make_config, db_
     config, _ = make_config({"binance": entry(money, types=["withdrawals"])})
     state = money.state
     withdrawal = state.add_withdrawal("USDT", "99.9", ts=state.now_ms() - 2 * HOUR)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "withdrawals", withdrawal["id"]) == "pending"
     state.add_withdrawal("USDT", "5", pending=False)
-    sync(config)
+    sync_ok(config)
     state.settle_withdrawal(withdrawal["id"], ok=ok)
-    sync(config)
+    sync_ok(config)
     row = table(db_path, "withdrawals")[withdrawal["id"]]
     assert row["status"] == ("ok" if ok else "failed")
     assert (row["txid"] is not None) == ok
@@ -173,7 +157,7 @@ def test_a_pending_withdrawal_is_updated_when_it_settles(money, make_config, db_
 
 def test_transfers_backfill_holds_every_direction_each_row_once(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["transfers"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["transfers"]
     stored = table(db_path, "transfers")
     assert set(stored) == set(expected) and len(stored) == 700
@@ -184,14 +168,14 @@ def test_transfers_backfill_holds_every_direction_each_row_once(money, make_conf
         assert (row["from_account"], row["to_account"]) == (wallets[source], wallets[target])
         assert row["amount"] == raw["amount"] and row["status"] == "ok"
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM transfers") == [(700,)]
     assert money.counts["/sapi/v1/asset/transfer"] == 6  # one per direction
 
 
 def test_a_transfer_in_each_direction(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["transfers"])})
-    sync(config)
+    sync_ok(config)
     made = {
         kind: money.state.add_transfer("USDT", f"1{i}.5", kind)
         for i, kind in enumerate(
@@ -206,14 +190,14 @@ def test_a_transfer_in_each_direction(money, make_config, db_path):
         )
     }
     pending = money.state.add_transfer("BTC", "0.1", "MAIN_UMFUTURE", status="PENDING")
-    sync(config)
+    sync_ok(config)
     stored = table(db_path, "transfers")
     for kind, raw in made.items():
         row = stored[str(raw["tranId"])]
         assert (row["amount"], row["status"]) == (raw["amount"], "ok"), kind
     assert stored[str(pending["tranId"])]["status"] == "pending"
     money.state.settle_transfer(pending["tranId"], ok=False)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "transfers", str(pending["tranId"])) == "failed"
 
 
@@ -222,7 +206,7 @@ def test_a_transfer_in_each_direction(money, make_config, db_path):
 
 def test_ledger_backfill_equals_the_income_history(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["ledger"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["income"]
     found = rows(db_path, "SELECT id, type, asset, symbol, amount, funding, reference FROM ledger")
     stored = {(r[0], r[1]): r[2:] for r in found}
@@ -240,16 +224,16 @@ def test_ledger_backfill_equals_the_income_history(money, make_config, db_path):
     shared = {k[0] for k in stored if k[1] == "REALIZED_PNL"}
     assert shared and all((t, "COMMISSION") in stored for t in shared)
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM ledger") == [(len(expected),)]
     assert money.counts["/fapi/v1/income"] == 1  # warm: one request
 
 
 def test_new_income_arrives_incrementally(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["ledger"])})
-    sync(config)
+    sync_ok(config)
     added = money.state.add_income("FUNDING_FEE", "-0.12345678", symbol="ETHUSDT")
-    sync(config)
+    sync_ok(config)
     row = rows(
         db_path,
         "SELECT symbol, amount, funding FROM ledger WHERE id = ? AND type = 'FUNDING_FEE'",
@@ -272,7 +256,7 @@ def test_funding_is_counted_once_by_the_readme_query(money, make_config, db_path
     config, _ = make_config(
         {"binance": entry(money, types=["trades", "ledger"], symbols=["BTC/USDT:USDT"])}
     )
-    sync(config)
+    sync_ok(config)
     paid: dict[str, Decimal] = {}
     for raw in money.state.expected_funds()["income"].values():
         if raw["incomeType"] == "FUNDING_FEE":
@@ -292,7 +276,7 @@ def test_funding_is_counted_once_by_the_readme_query(money, make_config, db_path
 
 def test_conversions_backfill_equals_the_trade_flow(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["conversions"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["converts"]
     stored = table(db_path, "conversions")
     assert set(stored) == set(expected) and len(stored) == 40
@@ -306,7 +290,7 @@ def test_conversions_backfill_equals_the_trade_flow(money, make_config, db_path)
         )
         assert (row["status"], row["timestamp"]) == ("ok", raw["createTime"])
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM conversions") == [(40,)]
     assert money.counts["/sapi/v1/convert/tradeFlow"] == 1
 
@@ -315,20 +299,20 @@ def test_new_converts_arrive_and_one_processing_is_updated_when_it_settles(
     money, make_config, db_path
 ):
     config, _ = make_config({"binance": entry(money, types=["conversions"])})
-    sync(config)
+    sync_ok(config)
     state = money.state
     done = state.add_conversion("USDT", "20", "BNB", "0.03448276")
     processing = state.add_conversion(
         "BTC", "0.001", "USDT", "65.1", status="PROCESS", ts=state.now_ms() - 2 * HOUR
     )
-    sync(config)
+    sync_ok(config)
     stored = table(db_path, "conversions")
     assert stored[str(done["orderId"])]["to_amount"] == "0.03448276"
     assert stored[str(processing["orderId"])]["status"] == "pending"
     state.add_conversion("USDT", "5", "ETH", "0.0015")  # the cursor moves past it
-    sync(config)
+    sync_ok(config)
     state.settle_conversion(processing["orderId"], ok=True)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "conversions", str(processing["orderId"])) == "ok"
 
 
@@ -338,7 +322,7 @@ def test_a_window_of_more_converts_than_a_page_is_split_until_none_is_full(make_
     scenario = Scenario(seed=14, trades=0, conversions=1500, history_days=10)
     with BinanceSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
         config, _ = make_config({"binance": entry(sim, types=["conversions"])})
-        sync(config)
+        sync_ok(config)
         expected = sim.state.expected_funds()["converts"]
     assert set(table(db_path, "conversions")) == set(expected)
 
@@ -371,13 +355,13 @@ def test_a_convert_makes_its_assets_symbols_candidates(make_config, db_path):
         sol_trades = "SELECT id FROM trades WHERE symbol = 'SOL/USDT'"
         config, _ = make_config({"binance": entry(sim, types=["trades"], market_types=["spot"])})
         for _ in range(2):
-            sync(config)
+            sync_ok(config)
         assert rows(db_path, sol_trades) == []  # nothing the account holds shows SOL
         config, _ = make_config(
             {"binance": entry(sim, types=["conversions", "trades"], market_types=["spot"])}
         )
         for _ in range(2):  # the pass that stores the converts may walk its symbols first
-            sync(config)
+            sync_ok(config)
     assert {r[0] for r in rows(db_path, sol_trades)} == {str(r["id"]) for r in sol}
 
 
@@ -395,7 +379,7 @@ def wallets(db_path: Any) -> dict[str, dict[str, float]]:
 
 def test_funding_wallet_and_simple_earn_are_wallets_in_balances(money, make_config, db_path):
     config, _ = make_config({"binance": entry(money, types=["balances"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()
     stored = wallets(db_path)
     assert stored["funding"] == pytest.approx(expected["funding"])
@@ -405,7 +389,7 @@ def test_funding_wallet_and_simple_earn_are_wallets_in_balances(money, make_conf
     money.state.set_funding_balance("BTC", 0)
     money.state.set_earn("SOL", 12.5, locked=True)
     money.state.set_earn("USDC", 7.25)
-    sync(config)
+    sync_ok(config)
     stored = wallets(db_path)
     assert "BTC" not in stored["funding"]
     assert stored["earn"] == pytest.approx({"USDT": 500.0, "ETH": 0.5, "SOL": 12.5, "USDC": 7.25})
@@ -415,7 +399,7 @@ def test_earn_positions_beyond_a_page_are_all_read(money, make_config, db_path):
     for i in range(130):
         money.state.set_earn(f"C{i:03d}", 1.0 + i, locked=i % 2 == 0)
     config, _ = make_config({"binance": entry(money, types=["balances"])})
-    sync(config)
+    sync_ok(config)
     assert len(wallets(db_path)["earn"]) == 132
 
 
@@ -440,7 +424,7 @@ def test_withdrawal_history_keeps_to_its_per_second_budget(make_config, db_path)
         config, _ = make_config(
             {"binance": entry(sim, types=["withdrawals"], trades_since="1350d")}
         )
-        sync(config)
+        sync_ok(config)
         times = sim.request_times("/sapi/v1/capital/withdraw/history")
     assert len(times) == 16  # one per 90-day window, none answered 429 and sent again
     per_second = Counter(int(t) for t in times)  # Binance counts per second

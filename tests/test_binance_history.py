@@ -12,11 +12,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from exsync.config import Config
 from exsync.errors import ExitCode
-from exsync.orchestrator import PassResult, Synchronizer
+from exsync.orchestrator import Synchronizer
 from exsync.simulator import BinanceSimulator, Scenario
-from tests.conftest import KEY, SECRET, exchange_entry, rows, run
+from tests.conftest import KEY, SECRET, exchange_entry, rows, run, sync_ok
 
 DAY = 86_400_000
 TRADES = "/api/v3/myTrades"
@@ -60,12 +59,6 @@ def entry(sim: BinanceSimulator, **overrides: Any) -> dict[str, Any]:
         "trades_since": "20d",
     }
     return exchange_entry(sim.url, **(settings | overrides))
-
-
-def sync(config: Config) -> PassResult:
-    result = Synchronizer(config).sync()
-    assert result.exit_code is ExitCode.OK, [u for u in result.units if u.status != "ok"]
-    return result
 
 
 def queries(sim: BinanceSimulator, *paths: str) -> list[dict[str, str]]:
@@ -114,7 +107,7 @@ def test_a_symbol_the_account_traded_but_nobody_listed_is_found(
     state.add_trades(3, symbol="ETH/USDT", ts=now - 3 * DAY)  # nothing shows ETH any more
     config, _ = make_config({"binance": entry(binance, symbols=["BTC/USDT"])})
 
-    sync(config)
+    sync_ok(config)
 
     assert stored_trade_ids(db_path) == trade_ids(sol) | trade_ids(btc)
     # SOL is held: its markets are candidates; a USDT balance alone makes no USDT market one.
@@ -132,12 +125,12 @@ def test_an_asset_sold_since_is_found_in_the_balance_snapshots(
     state = binance.state
     state.set_balance("XRP", 900.0)
     config, _ = make_config({"binance": entry(binance, types=["balances"])})
-    sync(config)  # a snapshot holds XRP
+    sync_ok(config)  # a snapshot holds XRP
     xrp = state.add_trades(2, symbol="XRP/USDT", ts=state.now_ms() - DAY)
     state.remove_balance("XRP")  # sold it all
     config, _ = make_config({"binance": entry(binance)})
 
-    sync(config)
+    sync_ok(config)
 
     assert stored_trade_ids(db_path) == trade_ids(xrp)
 
@@ -150,7 +143,7 @@ def test_a_futures_position_makes_its_symbol_walked(
     state.open_position("ETHUSDT", side="Buy", size=1.0)
     config, _ = make_config({"binance": entry(binance)})
 
-    sync(config)
+    sync_ok(config)
 
     assert stored_trade_ids(db_path, "ETH/USDT:USDT") == trade_ids(eth)
     assert set(symbols_asked(binance)) == {("futures", "ETHUSDT")}
@@ -162,10 +155,10 @@ def test_an_open_order_makes_its_symbol_walked_on_the_next_pass(
     state = binance.state
     config, _ = make_config({"binance": entry(binance)})
     placed = state.add_open_order("SOL/USDT:USDT", side="Sell")
-    sync(config)  # the order is stored as open
+    sync_ok(config)  # the order is stored as open
     state.fill_order(placed["orderId"])
 
-    sync(config)
+    sync_ok(config)
 
     final = rows(db_path, "SELECT status FROM orders WHERE id = ?", (str(placed["orderId"]),))
     assert final == [("closed",)]
@@ -179,7 +172,7 @@ def test_candidates_are_checked_once_and_again_when_both_balances_move(
     state.set_balance("SOL", 40.0)
     state.add_trades(2, symbol="SOL/USDT", ts=state.now_ms() - 2 * DAY)
     config, _ = make_config({"binance": entry(binance)})
-    sync(config)
+    sync_ok(config)
     spot_sol = ("spot", "SOLUSDT")
     assert symbols_asked(binance) == {spot_sol: 2, ("spot", "SOLBTC"): 2, ("futures", "SOLUSDT"): 2}
     checked = rows(
@@ -196,14 +189,14 @@ def test_candidates_are_checked_once_and_again_when_both_balances_move(
     ]
 
     binance.reset_counts()
-    sync(config)  # the quiet ones are not asked again
+    sync_ok(config)  # the quiet ones are not asked again
     assert symbols_asked(binance) == {spot_sol: 2}
 
     binance.reset_counts()
     bought = state.add_trades(1, symbol="SOL/BTC")
     state.set_balance("SOL", 41.0)
     state.set_balance("BTC", 0.01)
-    sync(config)  # both sides of SOL/BTC moved: asked again; BTC is new: its markets once
+    sync_ok(config)  # both sides of SOL/BTC moved: asked again; BTC is new: its markets once
     assert symbols_asked(binance) == {
         spot_sol: 2,
         ("spot", "SOLBTC"): 2,
@@ -237,7 +230,7 @@ def test_status_and_exchanges_show_the_symbols_covered(
     state.set_balance("SOL", 40.0)
     state.add_trades(2, symbol="SOL/USDT", ts=state.now_ms() - 2 * DAY)
     config, path = make_config({"binance": entry(binance, symbols=["BTC/USDT"])})
-    sync(config)
+    sync_ok(config)
 
     status = json.loads(run("status", "--config", str(path), "--json").stdout)["units"]
     trades = next(u for u in status if u["data_type"] == "trades")
@@ -273,7 +266,7 @@ def test_a_first_pass_pages_by_id_not_by_day(make_config: Callable[..., Any], db
         symbols = ["BTC/USDT", "ETH/USDT", "XRP/USDT"]
         config, _ = make_config({"binance": entry(sim, symbols=symbols, market_types=["spot"])})
 
-        sync(config)
+        sync_ok(config)
 
         assert stored_trade_ids(db_path) == added
         # one request per symbol and kind, however far back the history goes
@@ -296,7 +289,7 @@ def test_fills_of_one_millisecond_beyond_a_page_are_all_kept(
     symbols = ["BTC/USDT", "BTC/USDT:USDT"]
     config, _ = make_config({"binance": entry(binance, symbols=symbols, types=["trades"])})
 
-    sync(config)
+    sync_ok(config)
 
     assert stored_trade_ids(db_path, "BTC/USDT") == trade_ids(spot)
     assert stored_trade_ids(db_path, "BTC/USDT:USDT") == trade_ids(futures)
@@ -316,7 +309,7 @@ def test_a_long_history_before_trades_since_is_skipped_not_walked(
         entry_ = entry(sim, symbols=["BTC/USDT"], trades_since="10d", types=["trades"])
         config, _ = make_config({"binance": entry_})
 
-        result = sync(config)
+        result = sync_ok(config)
 
         since = sim.state.now_ms() - 10 * DAY - 60_000  # the pass started a little earlier
         want = {i for i, t in sim.state.expected()["execution_ids"]["spot"].items() if t >= since}
@@ -339,11 +332,11 @@ def test_an_order_still_open_holds_the_order_cursor(
     config, _ = make_config(
         {"binance": entry(binance, symbols=["BTC/USDT"], types=["orders"], market_types=["spot"])}
     )
-    sync(config)
+    sync_ok(config)
     state.fill_order(placed["orderId"])
     binance.reset_counts()
 
-    sync(config)
+    sync_ok(config)
 
     # the history is read again from the order that was open: it arrives with its fill,
     # no order is looked up on its own
@@ -362,11 +355,11 @@ def test_an_order_open_behind_a_full_page_is_left_to_the_look_up_by_id(
     config, _ = make_config(
         {"binance": entry(binance, symbols=["BTC/USDT"], types=["orders"], market_types=["spot"])}
     )
-    sync(config)
+    sync_ok(config)
     state.fill_order(placed["orderId"])
     binance.reset_counts()
 
-    sync(config)
+    sync_ok(config)
 
     # The cursor did not wait on it (that would re-read a page on every pass): the order
     # vanished from the open list and was looked up on its own.
@@ -385,7 +378,7 @@ def test_time_cursors_of_an_older_database_resume_by_id_without_a_rewalk(
     config, _ = make_config(
         {"binance": entry(binance, symbols=symbols, types=["trades"], market_types=["spot"])}
     )
-    sync(config)
+    sync_ok(config)
     # What an older exsync left: a time cursor (the newest trade's time), no id cursor and
     # no record of which symbols were checked.
     with_unit = any(c[1] == "unit" for c in rows(db_path, "PRAGMA table_info(cursors)"))
@@ -400,7 +393,7 @@ def test_time_cursors_of_an_older_database_resume_by_id_without_a_rewalk(
     later = state.add_trades(2, symbol="BTC/USDT", ts=now - DAY)
     binance.reset_counts()
 
-    sync(config)
+    sync_ok(config)
 
     assert stored_trade_ids(db_path) == trade_ids(first) | trade_ids(later)
     # one request, from the first trade after the old cursor's overlap: nothing re-walked

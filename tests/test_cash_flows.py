@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from exsync.orchestrator import Synchronizer
 from exsync.simulator import BybitSimulator, Scenario
-from tests.conftest import KEY, SECRET, exchange_entry, rows
+from tests.conftest import KEY, SECRET, exchange_entry, rows, status_of, sync_ok, table
 
 HOUR = 3_600_000
 
@@ -34,21 +33,6 @@ def money() -> Iterator[BybitSimulator]:
         yield sim
 
 
-def sync(config: Any) -> None:
-    result = Synchronizer(config).sync()
-    assert result.ok, [(u.data_type, u.status, u.error) for u in result.units]
-
-
-def table(db_path: Any, name: str, key: str = "id") -> dict[str, dict[str, Any]]:
-    found = rows(db_path, f"SELECT * FROM {name}")
-    columns = [r[1] for r in rows(db_path, f"PRAGMA table_info({name})")]
-    return {r[columns.index(key)]: dict(zip(columns, r, strict=True)) for r in found}
-
-
-def status_of(db_path: Any, name: str, record_id: str) -> str:
-    return rows(db_path, f"SELECT status FROM {name} WHERE id = ?", (record_id,))[0][0]
-
-
 # --------------------------------------------------------------------------- deposits
 
 
@@ -56,7 +40,7 @@ def test_deposits_backfill_equals_the_exchange_and_reruns_change_nothing(
     money, make_config, db_path
 ):
     config, _ = make_config({"bybit": exchange_entry(money.url, types=["deposits"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()
     stored = table(db_path, "deposits")
     onchain = {k: v for k, v in stored.items() if v["source"] == "onchain"}
@@ -78,7 +62,7 @@ def test_deposits_backfill_equals_the_exchange_and_reruns_change_nothing(
     cursors = rows(db_path, "SELECT stream, position FROM cursors ORDER BY stream")
     assert [c[0] for c in cursors] == ["deposits:internal", "deposits:onchain"]
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert table(db_path, "deposits").keys() == stored.keys()
     assert rows(db_path, "SELECT stream, position FROM cursors ORDER BY stream") == cursors
     # warm: one request per stream
@@ -89,12 +73,12 @@ def test_deposits_backfill_equals_the_exchange_and_reruns_change_nothing(
 def test_new_deposits_and_withdrawals_arrive_incrementally(money, make_config, db_path):
     entry = exchange_entry(money.url, types=["deposits", "withdrawals"])
     config, _ = make_config({"bybit": entry})
-    sync(config)
+    sync_ok(config)
     state = money.state
     deposit = state.add_deposit("USDT", "1000.000001", pending=False)
     internal = state.add_deposit("BTC", "0.00012345", pending=False, internal=True)
     withdrawal = state.add_withdrawal("ETH", "1.5", fee="0.0012", pending=False)
-    sync(config)
+    sync_ok(config)
     deposits = table(db_path, "deposits")
     assert deposits[deposit["id"]]["amount"] == "1000.000001"
     assert deposits[internal["id"]]["amount"] == "0.00012345"
@@ -109,18 +93,18 @@ def _pending_then(state: Any, db_path: Any, config: Any, ok: bool) -> None:
     now = state.now_ms()
     onchain = state.add_deposit("USDT", "250.5", ts=now - 3 * HOUR)
     internal = state.add_deposit("ETH", "0.25", internal=True, ts=now - 3 * HOUR)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "deposits", onchain["id"]) == "pending"
     assert status_of(db_path, "deposits", internal["id"]) == "pending"
     # newer deposits move both cursors far beyond the pending ones (and the overlap)
     state.add_deposit("BTC", "0.01", pending=False)
     state.add_deposit("BTC", "0.02", pending=False, internal=True)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "deposits", onchain["id"]) == "pending"
 
     settled = state.settle_deposit(onchain["id"], ok=ok)
     state.settle_deposit(internal["id"], ok=ok)
-    sync(config)
+    sync_ok(config)
     word = "ok" if ok else "failed"
     assert status_of(db_path, "deposits", onchain["id"]) == word
     assert status_of(db_path, "deposits", internal["id"]) == word
@@ -135,7 +119,7 @@ def test_a_pending_deposit_is_updated_when_it_completes(money, make_config, db_p
 
     # settled: the stream no longer reads its past again
     money.reset_counts()
-    sync(config)
+    sync_ok(config)
     assert money.counts["/v5/asset/deposit/query-record"] == 1
 
 
@@ -149,7 +133,7 @@ def test_a_pending_deposit_that_fails_is_updated(money, make_config, db_path):
 
 def test_withdrawals_backfill_holds_on_chain_and_off_chain_ones(money, make_config, db_path):
     config, _ = make_config({"bybit": exchange_entry(money.url, types=["withdrawals"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["withdrawals"]
     stored = table(db_path, "withdrawals")
     assert set(stored) == set(expected) and len(stored) == 70
@@ -162,7 +146,7 @@ def test_withdrawals_backfill_holds_on_chain_and_off_chain_ones(money, make_conf
         assert row["timestamp"] == int(raw["createTime"])
         assert row["updated"] == int(raw["updateTime"])
     before = rows(db_path, "SELECT count(*) FROM withdrawals")
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM withdrawals") == before
 
 
@@ -172,12 +156,12 @@ def test_a_pending_withdrawal_is_updated_when_it_settles(money, make_config, db_
     state = money.state
     now = state.now_ms()
     withdrawal = state.add_withdrawal("USDT", "99.9", ts=now - 2 * HOUR)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "withdrawals", withdrawal["withdrawId"]) == "pending"
     state.add_withdrawal("USDT", "5", pending=False)
-    sync(config)
+    sync_ok(config)
     settled = state.settle_withdrawal(withdrawal["withdrawId"], ok=ok)
-    sync(config)
+    sync_ok(config)
     row = table(db_path, "withdrawals")[withdrawal["withdrawId"]]
     assert row["status"] == ("ok" if ok else "failed")
     assert row["updated"] == int(settled["updateTime"])
@@ -189,7 +173,7 @@ def test_a_pending_withdrawal_is_updated_when_it_settles(money, make_config, db_
 
 def test_transfers_backfill_holds_both_lists_each_row_once(money, make_config, db_path):
     config, _ = make_config({"bybit": exchange_entry(money.url, types=["transfers"])})
-    sync(config)
+    sync_ok(config)
     expected = money.state.expected_funds()["transfers"]
     stored = table(db_path, "transfers")
     assert set(stored) == set(expected) and len(stored) == 380
@@ -204,19 +188,19 @@ def test_transfers_backfill_holds_both_lists_each_row_once(money, make_config, d
                 raw["fromMemberId"],
                 raw["toMemberId"],
             )
-    sync(config)
+    sync_ok(config)
     assert rows(db_path, "SELECT count(*) FROM transfers") == [(380,)]
 
 
 def test_a_transfer_in_each_direction_between_wallets_and_sub_accounts(money, make_config, db_path):
     config, _ = make_config({"bybit": exchange_entry(money.url, types=["transfers"])})
-    sync(config)
+    sync_ok(config)
     state = money.state
     into = state.add_transfer("USDT", "100.25", "FUND", "UNIFIED")
     out = state.add_transfer("BTC", "0.005", "UNIFIED", "FUND")
     to_sub = state.add_sub_transfer("USDT", "42", outgoing=True)
     from_sub = state.add_sub_transfer("ETH", "0.3", outgoing=False)
-    sync(config)
+    sync_ok(config)
     stored = table(db_path, "transfers")
     assert (
         stored[into["transferId"]]["from_account"],
@@ -246,10 +230,10 @@ def test_a_pending_transfer_is_updated_when_it_settles(money, make_config, db_pa
     state = money.state
     now = state.now_ms()
     pending = state.add_sub_transfer("USDT", "10", status="PENDING", ts=now - 2 * HOUR)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "transfers", pending["transferId"]) == "pending"
     state.add_sub_transfer("USDT", "11")
-    sync(config)
+    sync_ok(config)
     state.settle_transfer(pending["transferId"], ok=False)
-    sync(config)
+    sync_ok(config)
     assert status_of(db_path, "transfers", pending["transferId"]) == "failed"

@@ -12,15 +12,34 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .market import DAY_MS, Instrument, PriceModel, build_instrument, text_id, unit
 from .records import Order, Position
 from .scenario import Generated, Scenario, generate, lots_for
 
 Key = tuple[int, int]
+T = TypeVar("T")
+
+
+def page(
+    items: list[T], key: Callable[[T], Key], after: Key | None, limit: int
+) -> tuple[list[T], Key | None]:
+    """Cut one page out of ``items`` (newest first) below the cursor key ``after``; return
+    it and the key of its last row (None for an empty page).
+
+    Cursors carry the key of the last row served rather than an offset, so rows
+    added or removed between two pages neither repeat nor go missing. As on Bybit,
+    the last page carries a cursor too: only an empty page ends the chain.
+    """
+    items = sorted(items, key=key, reverse=True)
+    if after is not None:
+        items = [item for item in items if key(item) < after]
+    chosen = items[:limit]
+    return chosen, (key(chosen[-1]) if chosen else None)
 
 
 @dataclass

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
-from .account import Key
+from .account import Key, page
 from .funds_changes import FundsChanges
 from .funds_records import Funds, generate_funds
 from .funds_render import (
@@ -30,7 +30,6 @@ from .funds_render import (
 from .market import Instrument, num
 from .records import EXEC_TYPES
 
-T = TypeVar("T")
 # The transaction log type of each execution the exchange books by itself.
 _LEDGER_TYPES = {
     "Funding": "SETTLEMENT",
@@ -42,17 +41,6 @@ _LEDGER_TYPES = {
     "MovePosition": "TRADE",
 }
 _CATEGORIES = ("spot", "linear", "inverse")
-
-
-def page(
-    items: list[T], key: Callable[[T], Key], after: Key | None, limit: int
-) -> tuple[list[T], Key | None]:
-    """One page of ``items`` newest first below the cursor key ``after``."""
-    items = sorted(items, key=key, reverse=True)
-    if after is not None:
-        items = [item for item in items if key(item) < after]
-    chosen = items[:limit]
-    return chosen, (key(chosen[-1]) if len(items) > limit else None)
 
 
 class FundsState(FundsChanges):

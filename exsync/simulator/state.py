@@ -9,9 +9,9 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
-from .account import AccountState, Key, ccxt_symbol, created_key, updated_key
+from .account import AccountState, Key, ccxt_symbol, created_key, page, updated_key
 from .funds_state import FundsState
 from .market import (
     DAY_MS,
@@ -35,7 +35,6 @@ from .render import (
 from .scenario import Generated, lots_for
 from .views import ticker_row, wallet_entry
 
-T = TypeVar("T")
 # ccxt's unified status of a finished Bybit order.
 _CCXT_STATUS = {
     "Filled": "closed",
@@ -44,22 +43,6 @@ _CCXT_STATUS = {
     "Deactivated": "canceled",
     "Rejected": "rejected",
 }
-
-
-def _page(
-    items: list[T], key: Callable[[T], Key], after: Key | None, limit: int
-) -> tuple[list[T], Key | None]:
-    """Cut one page out of ``items`` (sorted newest first) below the cursor key ``after``;
-    return it and the key of its last row (None for an empty page).
-
-    Cursors carry the key of the last row served rather than an offset, so rows
-    added or removed between two pages neither repeat nor go missing. As on Bybit,
-    the last page carries a cursor too: only an empty page ends the chain.
-    """
-    if after is not None:
-        items = [item for item in items if key(item) < after]
-    page = items[:limit]
-    return page, (key(page[-1]) if page else None)
 
 
 class ExchangeState(FundsState, AccountState):
@@ -309,7 +292,7 @@ class ExchangeState(FundsState, AccountState):
             else:
                 indices, _ = _scan_down(table, lo, hi, limit, self._orders, match, kind)
             rows = [self._exec_row(table, i) for i in indices]
-            # The cursor names the last row served, on the last page too (see _page).
+            # The cursor names the last row served, on the last page too (see account.page).
             last = (table.times[indices[-1]], table.uids[indices[-1]]) if indices else None
             return rows, last
 
@@ -347,9 +330,8 @@ class ExchangeState(FundsState, AccountState):
                 ]
                 key = updated_key
             orders = [o for o in orders if match(o)]
-            orders.sort(key=key, reverse=True)
-            page, next_key = _page(orders, key, after, limit)
-            return [order_row(o) for o in page], next_key
+            chosen, next_key = page(orders, key, after, limit)
+            return [order_row(o) for o in chosen], next_key
 
     def recent_closed_orders(self, category: str) -> list[Order]:
         """Finished orders of a category, newest update first (order/realtime openOnly=1)."""
@@ -392,9 +374,8 @@ class ExchangeState(FundsState, AccountState):
                 for (cat, _), p in self._positions.items()
                 if cat == category and p.size_lots > 0 and match(p.instrument)
             ]
-            positions.sort(key=lambda p: (p.created, p.uid), reverse=True)
-            page, next_key = _page(positions, lambda p: (p.created, p.uid), after, limit)
-            return [self._position_row(p, now) for p in page], next_key
+            chosen, next_key = page(positions, lambda p: (p.created, p.uid), after, limit)
+            return [self._position_row(p, now) for p in chosen], next_key
 
     def wallet_balance(self, coins: set[str] | None) -> dict[str, Any]:
         """The UNIFIED account entry of wallet-balance (coins with a zero balance omitted)."""

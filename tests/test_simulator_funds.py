@@ -140,3 +140,22 @@ def test_wallet_endpoints_need_their_permissions(sim):
         call(sim, "privateGetV5EarnPosition", {"category": "OnChain"})
     with pytest.raises(ccxt.PermissionDenied):
         call(sim, "privateGetV5AssetTransferQueryAccountCoinsBalance", {"accountType": "FUND"})
+
+
+def test_a_deposit_that_arrives_settled_is_in_the_funding_wallet_once() -> None:
+    with BybitSimulator(Scenario(seed=6, now_ms=NOW), api_key=API_KEY, secret=SECRET) as fresh:
+
+        def funding_usdt() -> float:
+            fund = call(
+                fresh, "privateGetV5AssetTransferQueryAccountCoinsBalance", {"accountType": "FUND"}
+            )
+            found = [r for r in fund["result"]["balance"] if r["coin"] == "USDT"]
+            return float(found[0]["walletBalance"]) if found else 0.0
+
+        before = funding_usdt()
+        fresh.state.add_deposit("USDT", "0.1", pending=False)
+        assert funding_usdt() == pytest.approx(before + 0.1)
+        pending = fresh.state.add_deposit("USDT", "0.2")
+        assert funding_usdt() == pytest.approx(before + 0.1)
+        fresh.state.settle_deposit(pending["id"])
+        assert funding_usdt() == pytest.approx(before + 0.3)

@@ -5,7 +5,6 @@ the Funding and Earn wallets, and API key permissions."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from .funds_records import (
@@ -20,6 +19,7 @@ from .funds_records import (
     tx_hash,
 )
 from .funds_render import deposit_row, internal_deposit_row, transfer_row, withdrawal_row
+from .money import credit, find
 from .records import Position
 
 _DEPOSIT_STATUS = {"pending": 1, "success": 3, "failed": 4}
@@ -68,26 +68,23 @@ class FundsChanges:
                 from_member="200000999" if internal else "",
             )
             self._funds.deposits.append(deposit)
-            return internal_deposit_row(deposit) if internal else deposit_row(deposit)
+            if not pending:
+                credit(self._funding, coin, amount)
+            return _deposit_row(deposit)
 
     def settle_deposit(self, deposit_id: str, ok: bool = True) -> dict[str, Any]:
         """Complete (or fail) a pending deposit now, by the id its row carries."""
         with self.lock:
-            for deposit in self._funds.deposits:
-                row = internal_deposit_row(deposit) if deposit.internal else deposit_row(deposit)
-                if row["id"] == deposit_id:
-                    statuses = _INTERNAL_STATUS if deposit.internal else _DEPOSIT_STATUS
-                    deposit.status = statuses["success" if ok else "failed"]
-                    if not deposit.internal:
-                        deposit.updated = self.now_ms()
-                    if ok:
-                        self._funding[deposit.coin] = self._funding.get(deposit.coin, 0.0) + float(
-                            deposit.amount
-                        )
-                    return (
-                        internal_deposit_row(deposit) if deposit.internal else deposit_row(deposit)
-                    )
-            raise KeyError(f"unknown deposit {deposit_id!r}")
+            deposit = find(
+                self._funds.deposits, deposit_id, lambda d: _deposit_row(d)["id"], "deposit"
+            )
+            statuses = _INTERNAL_STATUS if deposit.internal else _DEPOSIT_STATUS
+            deposit.status = statuses["success" if ok else "failed"]
+            if not deposit.internal:
+                deposit.updated = self.now_ms()
+            if ok:
+                credit(self._funding, deposit.coin, deposit.amount)
+            return _deposit_row(deposit)
 
     def add_withdrawal(
         self,
@@ -121,14 +118,17 @@ class FundsChanges:
     def settle_withdrawal(self, withdraw_id: str, ok: bool = True) -> dict[str, Any]:
         """Complete (success) or fail (Fail) a pending withdrawal now."""
         with self.lock:
-            for withdrawal in self._funds.withdrawals:
-                if withdrawal_row(withdrawal)["withdrawId"] == withdraw_id:
-                    withdrawal.status = "success" if ok else "Fail"
-                    withdrawal.updated = self.now_ms()
-                    if ok and not withdrawal.internal:
-                        withdrawal.tx_id = tx_hash(self.seed, 49, withdrawal.uid)
-                    return withdrawal_row(withdrawal)
-            raise KeyError(f"unknown withdrawal {withdraw_id!r}")
+            withdrawal = find(
+                self._funds.withdrawals,
+                withdraw_id,
+                lambda w: withdrawal_row(w)["withdrawId"],
+                "withdrawal",
+            )
+            withdrawal.status = "success" if ok else "Fail"
+            withdrawal.updated = self.now_ms()
+            if ok and not withdrawal.internal:
+                withdrawal.tx_id = tx_hash(self.seed, 49, withdrawal.uid)
+            return withdrawal_row(withdrawal)
 
     def add_transfer(
         self,
@@ -161,14 +161,12 @@ class FundsChanges:
     def settle_transfer(self, transfer_id: str, ok: bool = True) -> dict[str, Any]:
         """Complete (SUCCESS) or fail (FAILED) a pending transfer now."""
         with self.lock:
-            for record in self._funds.transfers:
-                if record.transfer_id == transfer_id:
-                    record.status = "SUCCESS" if ok else "FAILED"
-                    record.updated = self.now_ms()
-                    if ok:
-                        self._move(record)
-                    return transfer_row(record)
-            raise KeyError(f"unknown transfer {transfer_id!r}")
+            record = find(self._funds.transfers, transfer_id, lambda t: t.transfer_id, "transfer")
+            record.status = "SUCCESS" if ok else "FAILED"
+            record.updated = self.now_ms()
+            if ok:
+                self._move(record)
+            return transfer_row(record)
 
     def set_funding_balance(self, coin: str, amount: float) -> None:
         """Set a coin's balance in the Funding wallet (0 removes it)."""
@@ -217,15 +215,13 @@ class FundsChanges:
             return transfer_row(record)
 
     def _move(self, record: Transfer) -> None:
-        amount = float(Decimal(record.amount))
         for member, account, sign in (
             (record.from_member, record.from_account, -1),
             (record.to_member, record.to_account, 1),
         ):
-            if member != MEMBER_ID:
-                continue
-            wallet = self._balances if account == "UNIFIED" else self._funding
-            wallet[record.coin] = wallet.get(record.coin, 0.0) + sign * amount
+            if member == MEMBER_ID:
+                wallet = self._balances if account == "UNIFIED" else self._funding
+                credit(wallet, record.coin, record.amount, sign)
 
     def _closed(self, position: Position, now: int) -> None:
         """Book the closed PnL (and its transaction log entry) of a position closed now."""
@@ -243,3 +239,8 @@ class FundsChanges:
                 t=now,
             )
         )
+
+
+def _deposit_row(deposit: Deposit) -> dict[str, Any]:
+    """A deposit as its endpoint answers it: the internal form for an off-chain one."""
+    return internal_deposit_row(deposit) if deposit.internal else deposit_row(deposit)

@@ -6,10 +6,10 @@ Simple Earn wallets."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from ..funds_records import tx_hash
+from ..money import credit, find
 from .funds import (
     DEPOSIT_PENDING,
     DEPOSIT_REJECTED,
@@ -78,7 +78,7 @@ class BinanceFundsChanges:
             )
             self._funds.deposits.append(deposit)
             if not pending:
-                self._credit(self._balances, coin, amount)
+                credit(self._balances, coin, amount)
             return deposit_row(deposit)
 
     def settle_deposit(
@@ -87,14 +87,12 @@ class BinanceFundsChanges:
         """Credit (status 1) or reject (2, or ``status``: 7 a wrong deposit) a pending
         deposit now, by its id."""
         with self.lock:
-            for deposit in self._funds.deposits:
-                if deposit.deposit_id == deposit_id:
-                    failed = DEPOSIT_REJECTED if status is None else status
-                    deposit.status = DEPOSIT_SUCCESS if ok else failed
-                    if ok:
-                        self._credit(self._balances, deposit.coin, deposit.amount)
-                    return deposit_row(deposit)
-            raise KeyError(f"unknown deposit {deposit_id!r}")
+            deposit = find(self._funds.deposits, deposit_id, lambda d: d.deposit_id, "deposit")
+            failed = DEPOSIT_REJECTED if status is None else status
+            deposit.status = DEPOSIT_SUCCESS if ok else failed
+            if ok:
+                credit(self._balances, deposit.coin, deposit.amount)
+            return deposit_row(deposit)
 
     def add_withdrawal(
         self,
@@ -130,18 +128,16 @@ class BinanceFundsChanges:
     def settle_withdrawal(self, withdraw_id: str, ok: bool = True) -> dict[str, Any]:
         """Complete (6, with its txId) or fail (5) a pending withdrawal now."""
         with self.lock:
-            for withdrawal in self._funds.withdrawals:
-                if withdrawal.withdraw_id == withdraw_id:
-                    withdrawal.status = WITHDRAWAL_COMPLETED if ok else WITHDRAWAL_FAILURE
-                    if ok:
-                        withdrawal.completed = self.now_ms() // 1000 * 1000
-                        withdrawal.tx_id = tx_hash(self.seed, 75, withdrawal.uid)
-                    else:
-                        withdrawal.info = (
-                            "The address is not valid. Please confirm with the recipient"
-                        )
-                    return withdrawal_row(withdrawal)
-            raise KeyError(f"unknown withdrawal {withdraw_id!r}")
+            withdrawal = find(
+                self._funds.withdrawals, withdraw_id, lambda w: w.withdraw_id, "withdrawal"
+            )
+            withdrawal.status = WITHDRAWAL_COMPLETED if ok else WITHDRAWAL_FAILURE
+            if ok:
+                withdrawal.completed = self.now_ms() // 1000 * 1000
+                withdrawal.tx_id = tx_hash(self.seed, 75, withdrawal.uid)
+            else:
+                withdrawal.info = "The address is not valid. Please confirm with the recipient"
+            return withdrawal_row(withdrawal)
 
     def add_transfer(
         self,
@@ -167,13 +163,11 @@ class BinanceFundsChanges:
     def settle_transfer(self, tran_id: int, ok: bool = True) -> dict[str, Any]:
         """Confirm (CONFIRMED) or fail (FAILED) a pending transfer now."""
         with self.lock:
-            for record in self._funds.transfers:
-                if record.tran_id == int(tran_id):
-                    record.status = "CONFIRMED" if ok else "FAILED"
-                    if ok:
-                        self._move(record)
-                    return transfer_row(record)
-            raise KeyError(f"unknown transfer {tran_id!r}")
+            record = find(self._funds.transfers, int(tran_id), lambda t: t.tran_id, "transfer")
+            record.status = "CONFIRMED" if ok else "FAILED"
+            if ok:
+                self._move(record)
+            return transfer_row(record)
 
     def add_income(
         self,
@@ -198,7 +192,7 @@ class BinanceFundsChanges:
                 tran_id=base + 500_000 + uid * 13,
             )
             self._funds.income.append(entry)
-            self._credit(self._futures_balances, coin, income)
+            credit(self._futures_balances, coin, income)
             return own_income_row(entry)
 
     def add_conversion(
@@ -224,13 +218,11 @@ class BinanceFundsChanges:
     def settle_conversion(self, order_id: int, ok: bool = True) -> dict[str, Any]:
         """Finish (SUCCESS) or fail (FAIL) a convert still processing."""
         with self.lock:
-            for record in self._funds.converts:
-                if record.order_id == int(order_id):
-                    record.status = "SUCCESS" if ok else "FAIL"
-                    if ok:
-                        self._swap(record)
-                    return convert_row(record)
-            raise KeyError(f"unknown convert {order_id!r}")
+            record = find(self._funds.converts, int(order_id), lambda c: c.order_id, "convert")
+            record.status = "SUCCESS" if ok else "FAIL"
+            if ok:
+                self._swap(record)
+            return convert_row(record)
 
     def set_funding_balance(self, coin: str, amount: float) -> None:
         """Set a coin's balance in the Funding wallet (0 removes it)."""
@@ -248,13 +240,9 @@ class BinanceFundsChanges:
         return {"MAIN": self._balances, "UMFUTURE": self._futures_balances}.get(name, self._funding)
 
     def _move(self, record: Transfer) -> None:
-        self._credit(self._wallet(record.source), record.coin, record.amount, -1)
-        self._credit(self._wallet(record.target), record.coin, record.amount)
+        credit(self._wallet(record.source), record.coin, record.amount, -1)
+        credit(self._wallet(record.target), record.coin, record.amount)
 
     def _swap(self, record: Convert) -> None:
-        self._credit(self._balances, record.from_asset, record.from_amount, -1)
-        self._credit(self._balances, record.to_asset, record.to_amount)
-
-    @staticmethod
-    def _credit(wallet: dict[str, float], coin: str, amount: str, sign: int = 1) -> None:
-        wallet[coin] = round(wallet.get(coin, 0.0) + sign * float(Decimal(amount)), 12)
+        credit(self._balances, record.from_asset, record.from_amount, -1)
+        credit(self._balances, record.to_asset, record.to_amount)

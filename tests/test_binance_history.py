@@ -4,6 +4,7 @@ are found from what the account shows, and history is paged by id, not by day.""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -423,3 +424,24 @@ def test_paged_only_by_time_a_full_page_of_one_millisecond_fails_the_unit(
 
     # The rest of that millisecond cannot be asked for: a failure, never `ok` with rows lost.
     assert unit.status == "failed" and "rows at one millisecond" in (unit.error or "")
+
+
+def test_a_due_re_read_with_nothing_older_stored_does_not_walk_the_whole_history(
+    make_config: Callable[..., Any], db_path: Path
+) -> None:
+    # The re-read reaches further back than anything stored (reread > trades_since): it
+    # starts as a first walk does, from trades_since, not from the symbol's first id.
+    scenario = quiet(spot_symbols=["BTCUSDT"], linear_symbols=[], trades=12_000, history_days=100)
+    with BinanceSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        settings = {"trades_since": "10d", "reread": "20d", "reread_every": "1s"}
+        config, _ = make_config(
+            {"binance": entry(sim, symbols=["BTC/USDT"], types=["trades"], **settings)}
+        )
+        sync_ok(config)
+        first_pass = sim.counts[TRADES]
+        time.sleep(1.2)  # the re-read is due
+        sim.reset_counts()
+        sync_ok(config)
+        since = sim.state.now_ms() - 10 * DAY
+    assert rows(db_path, "SELECT count(*) FROM trades WHERE timestamp < ?", (since,)) == [(0,)]
+    assert sim.counts[TRADES] <= first_pass

@@ -56,7 +56,13 @@ async def walk_ids(
     if entry is not None and entry[1] == "id":
         first = position = entry[0]
         if reread:
-            first = min(first, _after_mirror(ctx, table, symbol, ctx.now_ms - _ms(settings.reread)))
+            window = ctx.now_ms - _ms(settings.reread)
+            low = _after_mirror(ctx, table, symbol, window)
+            if low == 0:
+                # Nothing stored from before the re-read's reach: it starts as a first walk
+                # does, keeping only rows from `wanted` on and jumping over a long past.
+                keep_from, jump_before = wanted, max(wanted, window)
+            first = min(first, low)
         ctx.starts[stream] = ctx.now_ms
     else:
         floor = wanted if entry is None else entry[0] - _ms(settings.overlap)

@@ -278,15 +278,20 @@ class _StrictLoader(yaml.SafeLoader):
 def _depth(data: object) -> int:
     """How deeply lists and mappings nest in `data` (without recursion)."""
     deepest = 0
+    # YAML aliases make one node the child of many: each is walked again only when reached
+    # deeper than before, so a few lines of anchors cannot make this exponential.
+    reached: dict[int, int] = {}
     stack = [(data, 1)]
     while stack:
         node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                break
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, level + 1) for child in children)
+        if not isinstance(node, dict | list) or reached.get(id(node), 0) >= level:
+            continue
+        reached[id(node)] = level
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, level + 1) for child in children)
     return deepest
 
 

@@ -88,3 +88,15 @@ def test_the_cli_says_it_in_one_line_and_exits_2(tmp_path: Path):
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"exsync: error: {config}: "), lines
     assert not (tmp_path / "x.db").exists()
+
+
+def test_anchors_that_expand_enormously_load_at_once(tmp_path: Path):
+    # Ten levels of ten aliases: 10^10 nodes as a tree, a few dozen as the YAML shares them.
+    levels = ["l0: &l0 {a: 1, b: 2}"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+    text = BYBIT + "    options:\n" + "".join(f"      {line}\n" for line in levels)
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    # Walked as a tree this takes hours; the bound only catches that, not a slow machine.
+    done = run("config", "validate", "-c", str(path), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -15,7 +15,6 @@ unit's failure.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -158,6 +157,8 @@ class Store(Bookkeeping):
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="exsync-db")
             self._worker_thread = self._worker.submit(threading.get_ident).result()
         try:
+            import asyncio  # here: status, check and history never load the event loop
+
             return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
         except DatabaseError as exc:
             # A pass ends on the first database error: the calls queued behind it must not

@@ -213,3 +213,8 @@ def _exact(value: object) -> object:
         except InvalidOperation:
             return value
     return value
+
+
+def test_every_table_is_declared_once() -> None:
+    names = [table.name for table in TABLES]
+    assert len(names) == len(set(names)), sorted(names)

@@ -455,13 +455,5 @@ CASH_FLOW_TABLES: tuple[Table, ...] = (
     ),
 )
 
-#: about the database itself; made and read by the upgrade steps (migrations.py)
-META = Table(
-    "meta",
-    {"key": str, "value": str},
-    pk=("key",),
-    doc="About the database itself: schema_version, upgrades, purpose (the demo's).",
-)
-
-TABLES = (*TABLES, *CASH_FLOW_TABLES, META)
+TABLES = (*TABLES, *CASH_FLOW_TABLES)
 TABLES_BY_NAME = {t.name: t for t in TABLES}

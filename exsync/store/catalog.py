@@ -60,7 +60,12 @@ def columns(conn: Connection, table: str) -> list[tuple[str, int]]:
 
 def primary_key(conn: Connection, table: str) -> tuple[str, ...]:
     """A table's primary key columns, in key order."""
-    return tuple(c for c, p in sorted(columns(conn, table), key=lambda x: x[1]) if p)
+    return key_of(columns(conn, table))
+
+
+def key_of(info: list[tuple[str, int]]) -> tuple[str, ...]:
+    """The primary key columns, in key order, of what `columns` read."""
+    return tuple(c for c, p in sorted(info, key=lambda x: x[1]) if p)
 
 
 def shape(conn: Connection, body: str) -> tuple[list[tuple[str, str]], tuple[str, ...]]:

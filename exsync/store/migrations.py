@@ -27,6 +27,7 @@ from exsync.store.catalog import (
     create_index,
     create_table,
     dialect_of,
+    key_of,
     primary_key,
     rebuild,
     shape,
@@ -356,14 +357,15 @@ def verify(conn: Connection) -> None:
     for table in TABLES:
         if table.name not in existing:
             raise SchemaError(f"table {table.name} is missing")
-        have = {c for c, _ in columns(conn, table.name)}
+        info = columns(conn, table.name)  # one catalogue read a table: a round trip on a server
+        have = {c for c, _ in info}
         missing = [c for c in table.columns if c not in have]
         if missing:
             raise SchemaError(f"table {table.name} lacks column(s) {', '.join(missing)}")
-        if primary_key(conn, table.name) != table.pk:
+        if (key := key_of(info)) != table.pk:
             raise SchemaError(
-                f"table {table.name} has primary key ({', '.join(primary_key(conn, table.name))}),"
-                f" not ({', '.join(table.pk)})"
+                f"table {table.name} has primary key ({', '.join(key)}), "
+                f"not ({', '.join(table.pk)})"
             )
 
 

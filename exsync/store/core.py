@@ -71,8 +71,6 @@ class Store(Bookkeeping):
         self.dialect = self.engine.dialect
         #: the driver's error classes (sqlite3.Error, psycopg.Error)
         self.errors = self.engine.errors
-        self.busy_timeout = busy_timeout
-        self.readonly = readonly
         self._worker: ThreadPoolExecutor | None = None
         self._worker_thread: int | None = None
         #: the error that broke the store during a pass; every later call fails with it at once

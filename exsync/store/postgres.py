@@ -70,10 +70,6 @@ class PostgresEngine:
         self.busy_timeout = busy_timeout
         self._clock: str | None = None
 
-    def exists(self) -> bool:
-        """A server's database is there to be asked; opening it says whether it is."""
-        return True
-
     def open(self, *, create: bool, readonly: bool, check: bool) -> Connection:
         """A connection ready for exsync: upgraded and verified for writing, or read-only."""
         started = time.monotonic()

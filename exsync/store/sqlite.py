@@ -26,12 +26,6 @@ from exsync.store.target import Target
 sqlite3.register_adapter(Decimal, str)
 
 
-class Connection(sqlite3.Connection):
-    """sqlite3's connection, knowing its dialect (its methods stay the driver's own)."""
-
-    dialect = SQLITE
-
-
 class SqliteEngine:
     """How exsync opens and reads an SQLite file."""
 
@@ -43,10 +37,6 @@ class SqliteEngine:
         self.path: Path = target.path
         self.name = str(target.path)
         self.busy_timeout = busy_timeout
-
-    def exists(self) -> bool:
-        """Whether there is a database to open (the file exists)."""
-        return self.path.exists()
 
     def open(self, *, create: bool, readonly: bool, check: bool) -> sqlite3.Connection:
         """A connection ready for exsync: upgraded and verified for writing, or read-only."""
@@ -70,7 +60,6 @@ class SqliteEngine:
         except sqlite3.Error as exc:
             raise DatabaseError(f"{self.path}: cannot open database: {exc}") from None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             if check:
                 self.quick_check(conn)  # before anything could write to a corrupt file
             # Someone else's database, or a newer exsync's, is refused before the first write.
@@ -99,7 +88,6 @@ class SqliteEngine:
             timeout=self.busy_timeout,
             isolation_level=None,
             check_same_thread=False,
-            factory=Connection,
             **options,
         )
 
@@ -128,7 +116,6 @@ class SqliteEngine:
         uri = self._uri()
         try:
             conn = self._connect(uri, uri=True)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as exc:
             # A WAL database needs its -shm file; a reader who may not create it in the
@@ -167,9 +154,6 @@ class SqliteEngine:
         """The moment leases and cool-downs are measured by: this host's boot clock, which
         every process sharing the file shares."""
         return clock.now()
-
-    def serialize(self, conn: sqlite3.Connection, key: str) -> None:
-        """Nothing to do: `BEGIN IMMEDIATE` already admits one writer at a time."""
 
     def sizes(self, conn: sqlite3.Connection) -> dict[str, int]:
         """The file, its write-ahead log and its free pages, in bytes."""

@@ -41,13 +41,19 @@ class Admission:
     held: bool = False
 
 
+#: what closing a breaker sets; its one parameter is updated_at
+_CLOSE = (
+    "state = 'closed', failures = 0, opened_at = NULL, next_probe_at = NULL, cooldown = NULL, "
+    "probe_run_id = NULL, due_mono = NULL, probe_mono = NULL, updated_at = ?"
+)
+
+
 def admit(
     store: Store,
     exchange: str,
     data_type: str,
     run_id: str,
     probe_lease: float,
-    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> Admission:
     """Decide whether a unit runs; an open breaker whose cool-down has passed becomes the probe.
@@ -57,8 +63,8 @@ def admit(
     `probe_lease` seconds.
     """
     with store.transaction():
-        at = _moment(store, at, now)
-        row = _get(store, exchange, data_type, lock=True)
+        at = _moment(store, now)
+        row = _get(store, exchange, data_type)
         if row is None or row["state"] == CLOSED:
             return Admission(True)
         if row["state"] == OPEN and not _due(row, at):
@@ -107,7 +113,6 @@ def record(
     settings: Settings,
     *,
     run_id: str | None = None,
-    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> None:
     """Count a finished unit; call inside the transaction that records it in sync_runs.
@@ -115,8 +120,8 @@ def record(
     A breaker opened while the unit ran (tripped by hand, or by a probe of another run)
     or half-open for another run's probe is left as it is.
     """
-    at = _moment(store, at, now)
-    row = _get(store, exchange, data_type, lock=True)
+    at = _moment(store, now)
+    row = _get(store, exchange, data_type)
     if row is not None and (
         row["state"] == OPEN or (row["state"] == HALF_OPEN and row["probe_run_id"] != run_id)
     ):
@@ -124,10 +129,8 @@ def record(
     if ok:
         if row is not None and (row["state"] != CLOSED or row["failures"]):
             store.execute(
-                "UPDATE breakers SET state = ?, failures = 0, opened_at = NULL, "
-                "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, updated_at = ?, "
-                "due_mono = NULL, probe_mono = NULL WHERE exchange = ? AND data_type = ?",
-                [CLOSED, at.iso(), exchange, data_type],
+                f"UPDATE breakers SET {_CLOSE} WHERE exchange = ? AND data_type = ?",
+                [at.iso(), exchange, data_type],
             )
         return
     failures = (row["failures"] if row else 0) + 1
@@ -158,12 +161,11 @@ def release_probe(
     exchange: str,
     data_type: str,
     run_id: str,
-    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> None:
     """Hand back a half-open probe this run took but could not finish (it was interrupted):
     the breaker is open again with its probe due at once, so the next run probes."""
-    at = _moment(store, at, now)
+    at = _moment(store, now)
     store.execute(
         "UPDATE breakers SET state = ?, next_probe_at = ?, probe_run_id = NULL, updated_at = ?, "
         "clock = ?, due_mono = ? "
@@ -178,14 +180,24 @@ def trip(
     data_types: list[str],
     seconds: float,
     reason: str,
-    at: clock.Instant | None = None,
     now: datetime | None = None,
+    *,
+    keep_longer: bool = False,
 ) -> None:
-    """Open breakers by hand, e.g. for an exchange's announced maintenance."""
+    """Open breakers by hand, e.g. for an exchange's announced maintenance; `keep_longer`:
+    never shorten a hold that already lasts longer."""
     with store.transaction():
-        at = _moment(store, at, now)
+        at = _moment(store, now)
+        until = at.iso(seconds)
         for data_type in data_types:
-            row = _get(store, exchange, data_type, lock=True)
+            row = _get(store, exchange, data_type)
+            if (
+                keep_longer
+                and row
+                and row["state"] == OPEN
+                and (row["next_probe_at"] or "") >= until
+            ):
+                continue
             failures = row["failures"] if row else 0
             _open(store, exchange, data_type, failures, seconds, reason, at)
 
@@ -196,19 +208,10 @@ def hold(
     data_types: list[str],
     seconds: float,
     reason: str,
-    at: clock.Instant | None = None,
     now: datetime | None = None,
 ) -> None:
     """Open breakers until `seconds` from now (an IP ban), never shortening a longer hold."""
-    with store.transaction():
-        at = _moment(store, at, now)
-        until = at.iso(seconds)
-        for data_type in data_types:
-            row = _get(store, exchange, data_type, lock=True)
-            if row is not None and row["state"] == OPEN and (row["next_probe_at"] or "") >= until:
-                continue
-            failures = row["failures"] if row else 0
-            _open(store, exchange, data_type, failures, seconds, reason, at)
+    trip(store, exchange, data_types, seconds, reason, now, keep_longer=True)
 
 
 def reset(store: Store, exchange: str | None = None, data_type: str | None = None) -> int:
@@ -218,10 +221,7 @@ def reset(store: Store, exchange: str | None = None, data_type: str | None = Non
     )
     with store.transaction():
         cursor = store.execute(
-            "UPDATE breakers SET state = 'closed', failures = 0, opened_at = NULL, "
-            "next_probe_at = NULL, cooldown = NULL, probe_run_id = NULL, due_mono = NULL, "
-            "probe_mono = NULL, updated_at = ? " + clause,
-            [store.now().iso(), *params],
+            f"UPDATE breakers SET {_CLOSE} {clause}", [store.now().iso(), *params]
         )
         return cursor.rowcount
 
@@ -269,18 +269,15 @@ def _open(
     )
 
 
-def _moment(store: Store, at: clock.Instant | None, now: datetime | None) -> clock.Instant:
+def _moment(store: Store, now: datetime | None) -> clock.Instant:
     # `now`: a wall-clock time given by the caller (tests, tools); it has no boot-clock reading.
-    if at is not None:
-        return at
     return clock.at_wall(now) if now is not None else store.now()
 
 
-def _get(store: Store, exchange: str, data_type: str, lock: bool = False) -> dict[str, Any] | None:
+def _get(store: Store, exchange: str, data_type: str) -> dict[str, Any] | None:
     # Locked for the rest of the transaction: another host deciding on the same breaker waits.
     rows = store.query(
-        "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?"
-        + (store.dialect.for_update if lock else ""),
+        "SELECT * FROM breakers WHERE exchange = ? AND data_type = ?" + store.dialect.for_update,
         [exchange, data_type],
     )
     return rows[0] if rows else None

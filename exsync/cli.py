@@ -471,7 +471,7 @@ def exchanges(config: ConfigOption = None, db: DbOption = None, json: JsonOption
     cfg = _guard(lambda: _load(config, required=True))
     target = _guard(lambda: database_target(cfg, db))
     if target.postgres or (target.path is not None and target.path.exists()):
-        with _guard(lambda: _open_store(cfg, db)) as store:
+        with _guard(lambda: _open_store(cfg, db, readonly=True)) as store:
             accounts = _guard(lambda: describe(cfg, store))
     else:
         accounts = _guard(lambda: describe(cfg))
@@ -539,7 +539,7 @@ def config_validate(config: ConfigOption = None) -> None:
 
     cfg = _guard(lambda: _load(config, required=True))
     try:
-        store = _open_store(cfg, None)
+        store = _open_store(cfg, None, readonly=True)
     except DatabaseError:  # no database yet: the symbols cannot be checked
         store = None
     try:

@@ -14,6 +14,7 @@ from exsync.config import Config, Settings
 from exsync.datatypes import DataType
 from exsync.store import EXACT, Store, where
 from exsync.store.breaker import IP_BAN
+from exsync.store.breaker import breakers as breaker_rows
 
 
 @dataclass
@@ -63,7 +64,7 @@ def unit_statuses(
         for r in store.query("SELECT * FROM sync_state ORDER BY exchange, data_type")
     }
     coverage = symbol_coverage(store)
-    breakers = {(r["exchange"], r["data_type"]): r for r in store.query("SELECT * FROM breakers")}
+    breakers = {(r["exchange"], r["data_type"]): r for r in breaker_rows(store)}
     keys = list(rows)
     if config is not None:
         for exchange in config.exchanges.values():

@@ -401,10 +401,12 @@ def _secret_source(
         if not isinstance(value, str) or not value.strip():
             problems.add(key, "must be a non-empty string")
         else:
-            given[key.rsplit("_", 1)[1]] = value
+            given[key] = value
     if len(given) > 1:
-        problems.add(keys[1], f"give {what} one source, not {' and '.join(sorted(given))}")
-    return SecretRef(**given)
+        # Named where the second source stands, as for an exchange's keys.
+        sources = list(given)
+        problems.add(sources[1], f"give {what} one source, not {' and '.join(sources)}")
+    return SecretRef(**{key.rsplit("_", 1)[1]: value for key, value in given.items()})
 
 
 def _parse_settings(

@@ -100,3 +100,15 @@ def test_anchors_that_expand_enormously_load_at_once(tmp_path: Path):
     # Walked as a tree this takes hours; the bound only catches that, not a slow machine.
     done = run("config", "validate", "-c", str(path), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_two_sources_of_the_database_password_are_named_where_they_stand(tmp_path: Path):
+    text = (
+        "database: postgresql://exsync@db.invalid/exsync\n"
+        "database_password_env: PGPASS\n"
+        "database_password_credential: db-password\n" + BYBIT
+    )
+    lines = problems_in(tmp_path, text)
+    assert len(lines) == 1, lines
+    assert "database_password_credential: give database_password one source, not " in lines[0]
+    assert "database_password_env and database_password_credential" in lines[0]

@@ -63,7 +63,17 @@ def read_secret(
     ref: SecretRef, key_path: str, problems: list[str], environ: Mapping[str, str]
 ) -> str | None:
     """The secret `ref` points at, or None when it names none; a problem, naming
-    `key_path`, when it can not be read."""
+    `key_path`, when it can not be read. Whatever is read is masked in every log line from
+    here on."""
+    value = _read(ref, key_path, problems, environ)
+    if value:
+        register_secret(value)
+    return value
+
+
+def _read(
+    ref: SecretRef, key_path: str, problems: list[str], environ: Mapping[str, str]
+) -> str | None:
     file_name = ref.file
     if ref.credential:
         # systemd's LoadCredential= puts each credential in a file of this directory.
@@ -111,8 +121,6 @@ def database_password(
     )
     if problems:
         raise ConfigError(problems)
-    if value:
-        register_secret(value)
     return value
 
 

@@ -21,7 +21,6 @@ from exsync.config import Config, ExchangeConfig
 from exsync.credentials import Credentials, resolve, scrub
 from exsync.factory import check_ccxt_id, create_client
 from exsync.health import Health
-from exsync.logs import register_secret
 from exsync.profiles import market_types_for, profile_for
 from exsync.retry import why
 
@@ -74,9 +73,6 @@ def examine_all(config: Config, names: list[str] | None = None) -> list[Finding]
     for account in accounts:
         check_ccxt_id(account, config.source)
     prepared = [(a, resolve(a, config.source)) for a in accounts]
-    for _, credentials in prepared:
-        for value in credentials.values():
-            register_secret(value)
 
     async def run() -> list[list[Finding]]:
         return await asyncio.gather(*(examine(a, c) for a, c in prepared))

@@ -24,7 +24,6 @@ from exsync.datatypes import DataType, expand
 from exsync.errors import DatabaseError, ExitCode
 from exsync.factory import MarketRefresh, check_ccxt_id, create_client, prepare_markets
 from exsync.holds import IpHolds
-from exsync.logs import register_secret
 from exsync.metrics import render_metrics, write_metrics
 from exsync.pacing import Pacer
 from exsync.paths import budget_path, database_target
@@ -205,8 +204,6 @@ class Synchronizer:
         for exchange in selected:
             check_ccxt_id(exchange, self.config.source)
             credentials = resolve(exchange, self.config.source)
-            for value in credentials.values():
-                register_secret(value)
             plans.append((exchange, credentials, expand(requested, exchange.types)))
         started = time.monotonic()
         result = PassResult(run_id=_new_run_id())

@@ -504,17 +504,14 @@ def db_copy(
 
     Example: exsync db copy --db /var/lib/exsync/exsync.db --to postgresql://exsync@db/exsync
     """
-    from exsync.credentials import database_password
     from exsync.store.target import TargetError, parse_target
     from exsync.store.transfer import copy_database
 
     cfg = _guard(lambda: _load(config, required=False))
     try:
-        target = parse_target(to)
+        target = parse_target(to)  # its password, as for --db, when the store opens it
     except TargetError as exc:
         _usage(f"--to: {exc}")
-    if target.postgres:
-        target = parse_target(target, _guard(lambda: database_password(cfg)))
     with (
         _guard(lambda: _open_store(cfg, db, readonly=True)) as source,
         _guard(lambda: _open_store(cfg, target, create=True)) as into,

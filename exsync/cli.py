@@ -226,8 +226,6 @@ def run(
     from exsync.render import console, pass_summary
 
     seconds = _duration(every, "--every")
-    if seconds <= 0:
-        _usage("--every: must be greater than zero")
     cfg = _guard(lambda: _load(config, required=True))
     names = _accounts(cfg, exchange, shard)
     synchronizer = _guard(lambda: Synchronizer(cfg, db, metrics_file=metrics_file))

@@ -72,7 +72,7 @@ def create_client(
     }
     if profile.has:
         settings["has"] = dict(profile.has)
-    rate_limit = exchange.settings.rate_limit_ms or profile.rate_limit_ms
+    rate_limit = exchange.settings.rate_limit_ms
     if rate_limit is not None:
         settings["rateLimit"] = rate_limit
     if credentials.api_key:

@@ -83,9 +83,6 @@ class Profile:
     options: dict[str, Any] = field(default_factory=dict)
     #: ccxt `has` overrides that switch off calls exsync never needs
     has: dict[str, bool] = field(default_factory=dict)
-    #: ccxt's `rateLimit` (ms per cost unit) calibrated to the exchange's documented limits;
-    #: None keeps ccxt's default
-    rate_limit_ms: float | None = None
     #: the market types exsync knows how to sync here (None: every one)
     supported_market_types: tuple[str, ...] | None = None
     #: how far back the exchange keeps history, in days, by kind ("trades", "orders") or

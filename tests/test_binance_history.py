@@ -445,3 +445,18 @@ def test_a_due_re_read_with_nothing_older_stored_does_not_walk_the_whole_history
         since = sim.state.now_ms() - 10 * DAY
     assert rows(db_path, "SELECT count(*) FROM trades WHERE timestamp < ?", (since,)) == [(0,)]
     assert sim.counts[TRADES] <= first_pass
+
+
+def test_discovery_and_the_wallet_units_read_each_wallet_and_the_positions_once(
+    binance: BinanceSimulator, make_config: Callable[..., Any]
+) -> None:
+    # The symbols to walk are found from the balances and positions the balances and
+    # positions units of the same pass read anyway: one request each, not two.
+    types = ["balances", "positions", "trades", "orders"]
+    config, _ = make_config({"binance": entry(binance, types=types)})
+    binance.reset_counts()
+    sync_ok(config)
+    reads = ("/api/v3/account", "/fapi/v3/account", "/sapi/v1/asset/get-funding-asset")
+    assert {path: binance.counts[path] for path in (*reads, "/fapi/v3/positionRisk")} == {
+        path: 1 for path in (*reads, "/fapi/v3/positionRisk")
+    }

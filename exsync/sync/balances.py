@@ -24,7 +24,7 @@ async def sync(ctx: UnitContext) -> int:
     wallet the API key may not read (an optional one) keeps its last known balances, with
     a warning."""
     reads: list[tuple[str, Awaitable[Balance]]] = [
-        (name, _wallet(ctx, name, ctx.call("fetch_balance", dict(params))))
+        (name, read_wallet(ctx, name, params))
         for name, (market_type, params) in ctx.profile.wallets.items()
         if market_type is None or market_type in ctx.market_types
     ]
@@ -148,6 +148,13 @@ async def _value(ctx: UnitContext, rows: list[dict[str, Any]], now: str) -> None
             value=format(EXACT.multiply(Decimal(row["total"]), Decimal(price)), "f"),
             priced_at=now,
         )
+
+
+async def read_wallet(ctx: UnitContext, name: str, params: dict[str, Any]) -> Balance:
+    """A wallet of the profile, read once a pass for every unit that asks (the balances
+    unit, and the symbols a history walks); None when the key may not read it (optional)."""
+    read = ctx.once(f"wallet {name}", lambda: ctx.call("fetch_balance", dict(params)))
+    return await _wallet(ctx, name, read)
 
 
 async def _wallet(ctx: UnitContext, name: str, read: Awaitable[Balance]) -> Balance:

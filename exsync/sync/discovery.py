@@ -28,7 +28,6 @@ exchange.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,9 @@ from typing import Any
 
 from exsync.profiles import market_type_of, symbols_for
 from exsync.store import utc_now, utc_now_minus
+from exsync.sync.balances import read_wallet
 from exsync.sync.history import walk_history
+from exsync.sync.positions import open_positions
 from exsync.sync.unit import Pending, UnitContext, number, per_settle_coin, together
 
 #: a candidate found quiet is checked again after this long even if no balance moved
@@ -76,13 +77,16 @@ async def held_now(ctx: UnitContext) -> Evidence:
     """Assets held now, in every wallet of the synced market types."""
     found = Evidence()
     wallets = [
-        params
-        for market_type, params in ctx.profile.wallets.values()
+        (name, params)
+        for name, (market_type, params) in ctx.profile.wallets.items()
         if market_type is None or market_type in ctx.market_types
     ]
-    # Every wallet at once: discovery stands before every history walk of the pass.
-    balances = await together(*(ctx.call("fetch_balance", dict(p)) for p in wallets))
+    # Every wallet at once (discovery stands before every history walk of the pass), read
+    # once for this and the balances unit.
+    balances = await together(*(read_wallet(ctx, name, params) for name, params in wallets))
     for balance in balances:
+        if balance is None:
+            continue
         for asset, total in (balance.get("total") or {}).items():
             if number(total):
                 found.assets.setdefault(asset, "held")
@@ -106,10 +110,9 @@ async def positions(ctx: UnitContext) -> Evidence:
     if ctx.client.has.get("fetchPositions"):
         for market_type in (t for t in ctx.market_types if t != "spot"):
             for params in per_settle_coin(ctx, market_type):
-                async for page in ctx.pages("fetch_positions", None, params=params, limit=None):
-                    for position in page:
-                        if number(position.get("contracts")) and position.get("symbol"):
-                            found.symbols.setdefault(position["symbol"], "position")
+                for position in await open_positions(ctx, market_type, params):
+                    if number(position.get("contracts")) and position.get("symbol"):
+                        found.symbols.setdefault(position["symbol"], "position")
     stored = ctx.store.execute(
         "SELECT DISTINCT symbol FROM positions WHERE exchange = ?", [ctx.name]
     ).fetchall()
@@ -304,11 +307,8 @@ async def walk_streams(
 
 async def _evidence(ctx: UnitContext) -> Evidence:
     """The sources' evidence, gathered once per exchange and pass for all its units."""
-    task = ctx.shared.get("history evidence")
-    if task is None:
-        task = ctx.shared["history evidence"] = asyncio.ensure_future(_gather(ctx))
-    # Shielded: one unit failing or cancelled does not take it from the other.
-    return await asyncio.shield(task)
+    evidence: Evidence = await ctx.once("history evidence", lambda: _gather(ctx))
+    return evidence
 
 
 async def _gather(ctx: UnitContext) -> Evidence:

@@ -16,11 +16,8 @@ async def sync(ctx: UnitContext) -> int:
     found: list[dict[str, Any]] = []
 
     async def fetch(market_type: str, params: dict[str, Any]) -> None:
-        # ccxt asks for the largest page itself.
-        size = ctx.profile.page("positions", 200)
-        pages = ctx.pages("fetch_positions", None, params=params, limit=None, page_size=size)
-        async for page in pages:
-            found.extend(await attribute(ctx, page, market_type, "fetch_positions"))
+        raw = await open_positions(ctx, market_type, params)
+        found.extend(await attribute(ctx, raw, market_type, "fetch_positions"))
 
     contract_types = [t for t in ctx.market_types if t != "spot"]
     await together(*(fetch(t, p) for t in contract_types for p in per_settle_coin(ctx, t)))
@@ -71,6 +68,23 @@ async def sync(ctx: UnitContext) -> int:
     pending.add("positions", rows)
     await pending.commit(finish)
     return len(rows)
+
+
+async def open_positions(
+    ctx: UnitContext, market_type: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """ccxt's positions of a market type (and settle coin), every page, read once a pass for
+    every unit that asks (the positions unit, and the symbols a history walks)."""
+
+    async def read() -> list[dict[str, Any]]:
+        size = ctx.profile.page("positions", 200)  # ccxt asks for the largest page itself
+        pages = ctx.pages("fetch_positions", None, params=params, limit=None, page_size=size)
+        return [position async for page in pages for position in page]
+
+    positions: list[dict[str, Any]] = await ctx.once(
+        f"positions {market_type} {sorted(params.items())}", read
+    )
+    return positions
 
 
 def _notional(ctx: UnitContext, position: dict[str, Any], contracts: str) -> str | None:

@@ -96,6 +96,15 @@ class UnitContext:
     #: repeat, such as finding the symbols a per-symbol history walks, is done once)
     shared: dict[str, Any] = field(default_factory=dict)
 
+    def once(self, key: str, make: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """Work the units of one exchange share in a pass (a wallet read, the symbols to
+        walk): started by the first unit that asks, awaited by each. Shielded: one unit
+        failing or cancelled does not take it from another."""
+        task = self.shared.get(key)
+        if task is None:
+            task = self.shared[key] = asyncio.ensure_future(make())
+        return asyncio.shield(task)
+
     def warn(self, message: str) -> None:
         """Record a warning on this unit: logged, stored with the unit's run, shown by status."""
         if message not in self.warnings:

@@ -36,13 +36,17 @@ class Bookkeeping:
         )
         return None if not rows else int(rows[0][0])
 
-    def get_cursor_unit(self, exchange: str, stream: str) -> tuple[int, str] | None:
-        """A stream's cursor and its unit ('ms', or 'id' for a stream paged by ids)."""
+    def get_stream(self, exchange: str, stream: str) -> tuple[int, str, int | None] | None:
+        """A stream's cursor, its unit ('ms', or 'id' for a stream paged by ids) and when its
+        recent past was last read again in depth (ms, or None), in one read."""
         rows = self.fetchall(
-            "SELECT position, unit FROM cursors WHERE exchange = ? AND stream = ?",
+            "SELECT position, unit, reread_at FROM cursors WHERE exchange = ? AND stream = ?",
             (exchange, stream),
         )
-        return None if not rows else (int(rows[0][0]), rows[0][1] or "ms")
+        if not rows:
+            return None
+        position, unit, reread_at = rows[0]
+        return int(position), unit or "ms", None if reread_at is None else int(reread_at)
 
     def set_cursor(self, exchange: str, stream: str, position: int, unit: str = "ms") -> None:
         """Move a stream's cursor (inside the transaction that wrote the rows it covers)."""
@@ -54,13 +58,6 @@ class Bookkeeping:
             "OR coalesce(cursors.unit, '') <> coalesce(excluded.unit, '')",
             (exchange, stream, position, utc_now(), unit),
         )
-
-    def get_reread(self, exchange: str, stream: str) -> int | None:
-        """When a stream's recent past was last read again in depth (ms), or None."""
-        rows = self.fetchall(
-            "SELECT reread_at FROM cursors WHERE exchange = ? AND stream = ?", (exchange, stream)
-        )
-        return None if not rows or rows[0][0] is None else int(rows[0][0])
 
     def set_reread(self, exchange: str, stream: str, at: int) -> None:
         """Record a deep re-read of a stream (inside the transaction that moves its cursor)."""

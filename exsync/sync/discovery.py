@@ -96,11 +96,11 @@ async def held_now(ctx: UnitContext) -> Evidence:
 
 async def held_before(ctx: UnitContext) -> Evidence:
     """Assets in any stored balance snapshot (what the account held at earlier passes)."""
-    rows = ctx.store.execute(
+    rows = await ctx.fetch(
         "SELECT DISTINCT asset FROM balance_snapshots WHERE exchange = ? "
         "UNION SELECT asset FROM balances WHERE exchange = ?",
         [ctx.name, ctx.name],
-    ).fetchall()
+    )
     return Evidence(assets={asset: "held before" for (asset,) in rows})
 
 
@@ -113,9 +113,7 @@ async def positions(ctx: UnitContext) -> Evidence:
                 for position in await open_positions(ctx, market_type, params):
                     if number(position.get("contracts")) and position.get("symbol"):
                         found.symbols.setdefault(position["symbol"], "position")
-    stored = ctx.store.execute(
-        "SELECT DISTINCT symbol FROM positions WHERE exchange = ?", [ctx.name]
-    ).fetchall()
+    stored = await ctx.fetch("SELECT DISTINCT symbol FROM positions WHERE exchange = ?", [ctx.name])
     for (symbol,) in stored:
         found.symbols.setdefault(symbol, "position")
     return found
@@ -123,11 +121,11 @@ async def positions(ctx: UnitContext) -> Evidence:
 
 async def in_the_mirror(ctx: UnitContext) -> Evidence:
     """Symbols with orders (open ones included) or trades in the mirror."""
-    rows = ctx.store.execute(
+    rows = await ctx.fetch(
         "SELECT DISTINCT symbol FROM orders WHERE exchange = ? "
         "UNION SELECT DISTINCT symbol FROM trades WHERE exchange = ?",
         [ctx.name, ctx.name],
-    ).fetchall()
+    )
     return Evidence(symbols={symbol: "in the mirror" for (symbol,) in rows if symbol})
 
 
@@ -146,17 +144,17 @@ async def money_moved(ctx: UnitContext) -> Evidence:
     """Assets the mirror saw deposited, withdrawn, transferred, booked in the ledger or
     swapped (a Convert swap is never a trade of myTrades), and symbols of ledger entries
     (funding, realised PnL) and closed positions."""
-    assets = ctx.store.execute(
+    assets = await ctx.fetch(
         " UNION ".join(
             f"SELECT DISTINCT {column} FROM {table} WHERE exchange = ?" for table, column in _MOVED
         ),
         [ctx.name] * len(_MOVED),
-    ).fetchall()
-    symbols = ctx.store.execute(
+    )
+    symbols = await ctx.fetch(
         "SELECT DISTINCT symbol FROM ledger WHERE exchange = ? "
         "UNION SELECT DISTINCT symbol FROM closed_positions WHERE exchange = ?",
         [ctx.name, ctx.name],
-    ).fetchall()
+    )
     return Evidence(
         assets={asset: "moved" for (asset,) in assets if asset},
         symbols={symbol: "in the ledger" for (symbol,) in symbols if symbol},
@@ -236,7 +234,9 @@ async def plan(ctx: UnitContext, kind: str, seen: dict[str, str] | None = None) 
         if base in evidence.assets:
             candidates.setdefault(symbol, (f"{base} {evidence.assets[base]}", False))
 
-    rows = ctx.store.query("SELECT * FROM history_symbols WHERE exchange = ?", [ctx.name])
+    rows = await ctx.store.run(
+        ctx.store.query, "SELECT * FROM history_symbols WHERE exchange = ?", [ctx.name]
+    )
     prior = {r["symbol"]: r for r in rows if r["kind"] == kind}
     active = {r["symbol"] for r in rows if r["active"]}
     recheck_before = utc_now_minus(RECHECK_SECONDS)

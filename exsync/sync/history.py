@@ -129,18 +129,15 @@ async def walk_history(
             timestamp=timestamp,
             settled=settled,
         )
-    cursor = await ctx.cursor(stream)
+    entry = await ctx.stream(stream)
+    cursor = entry[0] if entry else None
     reread_due = False
-    if cursor is None:
+    if entry is None:
         start = wanted
         reread_due = True  # a first backfill reads everything: it counts as a deep read
     else:
-        start = max(0, cursor - int(settings.overlap * 1000))
-        last = await ctx.store.run(ctx.store.get_reread, ctx.name, stream)
-        if settings.reread > 0 and (
-            last is None
-            or not 0 <= ctx.now_ms - last < settings.reread_every * 1000  # due, or clock stepped
-        ):
+        start = max(0, entry[0] - int(settings.overlap * 1000))
+        if ctx.reread_due(entry[2]):
             start = min(start, ctx.now_ms - int(settings.reread * 1000))
             reread_due = True
         if reread_from is not None:
@@ -345,7 +342,7 @@ async def walk_sources(ctx: UnitContext, kind: str, table: str, to_row: RowBuild
             to_row=lambda item: to_row(source, refine(ctx, source, item)),
             timestamp=lambda item: item.get("timestamp"),
             params=source_params(ctx, source, market_type),
-            reread_from=pending_since(ctx, kind, table, source.name) if settles else None,
+            reread_from=await pending_since(ctx, kind, table, source.name) if settles else None,
             paging=Paging(source.paging, source.page_param),
         )
 
@@ -446,7 +443,7 @@ def exact(source: Source, item: dict[str, Any], column: str, parsed: Any) -> str
     return decimal_text(parsed)
 
 
-def pending_since(ctx: UnitContext, kind: str, table: str, source: str) -> int | None:
+async def pending_since(ctx: UnitContext, kind: str, table: str, source: str) -> int | None:
     """Where a stream must read from again so that its rows still pending are seen to
     settle: a window before the oldest of them (the exchange may file a row by a time
     before the one it shows). Rows pending for over CHASE_DAYS are reported instead."""
@@ -457,10 +454,10 @@ def pending_since(ctx: UnitContext, kind: str, table: str, source: str) -> int |
     )
     since = ctx.now_ms - CHASE_DAYS * DAY_MS
     args = [ctx.name, source, *FINAL_STATUSES, since]
-    oldest = ctx.store.execute(f"SELECT min(timestamp) {unsettled} AND timestamp >= ?", args)
-    first = oldest.fetchone()[0]
-    stale = ctx.store.execute(f"SELECT count(*), min(id) {unsettled} AND timestamp < ?", args)
-    count, example = stale.fetchone()
+    ((first,),) = await ctx.fetch(f"SELECT min(timestamp) {unsettled} AND timestamp >= ?", args)
+    ((count, example),) = await ctx.fetch(
+        f"SELECT count(*), min(id) {unsettled} AND timestamp < ?", args
+    )
     if count:
         ctx.warn(
             f"{table}: {count} still pending after {CHASE_DAYS} days (e.g. {example}); "

@@ -49,15 +49,15 @@ async def walk_ids(
     than that is left to the open-order list and the look-up of vanished orders.
     """
     settings = ctx.exchange.settings
-    entry = ctx.store.get_cursor_unit(ctx.name, stream)
-    reread = settings.reread > 0 and _reread_due(ctx, stream)
+    entry = await ctx.stream(stream)
+    reread = ctx.reread_due(entry[2] if entry else None)
     keep_from: int | None = None  # rows older than this are not stored (before trades_since)
     jump_before: int | None = None  # a full page older than this jumps ahead once
     if entry is not None and entry[1] == "id":
         first = position = entry[0]
         if reread:
             window = ctx.now_ms - _ms(settings.reread)
-            low = _after_mirror(ctx, table, symbol, window)
+            low = await _after_mirror(ctx, table, symbol, window)
             if low == 0:
                 # Nothing stored from before the re-read's reach: it starts as a first walk
                 # does, keeping only rows from `wanted` on and jumping over a long past.
@@ -66,7 +66,7 @@ async def walk_ids(
         ctx.starts[stream] = ctx.now_ms
     else:
         floor = wanted if entry is None else entry[0] - _ms(settings.overlap)
-        first = position = _after_mirror(ctx, table, symbol, floor) if entry is not None else 0
+        first = position = await _after_mirror(ctx, table, symbol, floor) if entry else 0
         keep_from, jump_before = wanted, max(floor, wanted)
         reread = True  # a first walk reads everything: it counts as a deep read
         ctx.starts[stream] = wanted
@@ -117,23 +117,17 @@ async def walk_ids(
     return sent
 
 
-def _after_mirror(ctx: UnitContext, table: str, symbol: str, before: int) -> int:
+async def _after_mirror(ctx: UnitContext, table: str, symbol: str, before: int) -> int:
     """The first id after the newest row the mirror holds from before `before` (ms), or 0.
 
     Ids grow with time per symbol, so every row from `before` on has a higher id.
     """
-    row = ctx.store.execute(
+    ((newest,),) = await ctx.fetch(
         f"SELECT max(CAST(id AS BIGINT)) FROM {table} "
         "WHERE exchange = ? AND symbol = ? AND timestamp < ?",
         [ctx.name, symbol, before],
-    ).fetchone()
-    return 0 if row is None or row[0] is None else int(row[0]) + 1
-
-
-def _reread_due(ctx: UnitContext, stream: str) -> bool:
-    last = ctx.store.get_reread(ctx.name, stream)
-    every = ctx.exchange.settings.reread_every * 1000
-    return last is None or not 0 <= ctx.now_ms - last < every  # due, or the clock stepped
+    )
+    return 0 if newest is None else int(newest) + 1
 
 
 def _ms(seconds: float) -> int:

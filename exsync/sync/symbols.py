@@ -29,7 +29,7 @@ async def listed(ctx: UnitContext, symbols: list[str]) -> list[str]:
     Markets cached more than an hour ago are downloaded again first, once per pass: the
     symbol may be a new listing.
     """
-    if any(not _listed(ctx, s) for s in symbols) and _cached_age(ctx) > FRESH_S:
+    if any(not _listed(ctx, s) for s in symbols) and await _cached_age(ctx) > FRESH_S:
         await ctx.refresh()
     for symbol in symbols:
         if not _listed(ctx, symbol):
@@ -43,7 +43,7 @@ async def rejected(ctx: UnitContext, symbol: str, why: str) -> None:
     When the cached markets list it they are stale, and are downloaded again (once per
     pass); a symbol they do not list waits for markets an hour old, as in `listed`.
     """
-    if _listed(ctx, symbol) or _cached_age(ctx) > FRESH_S:
+    if _listed(ctx, symbol) or await _cached_age(ctx) > FRESH_S:
         await ctx.refresh()
     if _listed(ctx, symbol):
         ctx.warn(f"{symbol}: {why}; skipped")
@@ -69,7 +69,7 @@ async def attribute(
         return rows
     raws = {i: _market_id(client, rows[i]) for i in wrong}
     unknown = any(not client.markets_by_id.get(raw) for raw in raws.values())
-    if unknown or _cached_age(ctx) > FRESH_S:
+    if unknown or await _cached_age(ctx) > FRESH_S:
         await ctx.refresh()
     found = {
         raw: _market_of(client, raw, market_type)
@@ -174,11 +174,9 @@ def _describe(siblings: list[dict[str, Any]], market_type: str) -> dict[str, Any
     }
 
 
-def _cached_age(ctx: UnitContext) -> float:
+async def _cached_age(ctx: UnitContext) -> float:
     """Seconds since the markets were cached (infinite when they never were)."""
-    row = ctx.store.execute(
-        "SELECT fetched_at FROM markets WHERE exchange = ?", [ctx.name]
-    ).fetchone()
-    if row is None:
+    rows = await ctx.fetch("SELECT fetched_at FROM markets WHERE exchange = ?", [ctx.name])
+    if not rows:
         return float("inf")
-    return (datetime.now(UTC) - datetime.fromisoformat(row[0])).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(rows[0][0])).total_seconds()

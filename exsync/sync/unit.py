@@ -2,7 +2,7 @@
 
 `UnitContext` is what every data type module receives; `Pending` holds rows and cursor moves
 until they commit together, so the cursor never moves past rows that are not stored.
-Database work is awaited (`await pending.commit()`, `await ctx.cursor(stream)`): it runs on
+Database work is awaited (`await pending.commit()`, `await ctx.stream(name)`): it runs on
 the store's thread, never on the event loop.
 """
 
@@ -124,6 +124,19 @@ class UnitContext:
     async def cursor(self, stream: str) -> int | None:
         """Where a stream of this exchange resumes (ms), or None before its first pass."""
         return await self.store.run(self.store.get_cursor, self.name, stream)
+
+    async def stream(self, stream: str) -> tuple[int, str, int | None] | None:
+        """A stream's (cursor, its unit, when it was last re-read), or None before its first
+        pass."""
+        return await self.store.run(self.store.get_stream, self.name, stream)
+
+    def reread_due(self, last: int | None) -> bool:
+        """Whether a stream last re-read at `last` (ms) is due its deeper re-read: never
+        re-read, `reread_every` has passed, or the clock stepped back."""
+        settings = self.exchange.settings
+        return settings.reread > 0 and (
+            last is None or not 0 <= self.now_ms - last < settings.reread_every * 1000
+        )
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a query, read on the store's thread."""

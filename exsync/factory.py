@@ -25,6 +25,7 @@ from exsync.pacing import Pacer
 from exsync.pacing import install as install_pacer
 from exsync.profiles import Profile, RequestFix, profile_for
 from exsync.retry import Attempts, ClockSync, ban_seconds, call, retry_after
+from exsync.sources import rows_at, value_at
 from exsync.store import Store
 
 log = logging.getLogger(__name__)
@@ -216,9 +217,7 @@ def _missing(response: Any, path: str, shapes: dict[str, tuple[str, str]]) -> st
         applies = path.startswith(where) if where.endswith("/") else path.endswith(where)
         if not applies:
             continue
-        value = response
-        for part in key.split(".") if key else ():
-            value = value.get(part) if isinstance(value, dict) else None
+        value = value_at(response, key)
         if kind == "value":
             if value is None or isinstance(value, list | dict):
                 return f"a value {key!r}"
@@ -246,14 +245,7 @@ def _fix_requests(client: Any, method: str, fix: RequestFix) -> None:
 
 def _rows_of(response: Any) -> list[dict[str, Any]]:
     """The rows of an answer: a list, or the `list` inside its `result` (Bybit's envelope)."""
-    if isinstance(response, list):
-        found = response
-    elif isinstance(response, dict):
-        result = response.get("result")
-        found = result.get("list") if isinstance(result, dict) else None
-    else:
-        found = None
-    return [row for row in found or [] if isinstance(row, dict)]
+    return rows_at(response, "" if isinstance(response, list) else "result.list")
 
 
 def markets_fingerprint(exchange: ExchangeConfig, market_types: tuple[str, ...]) -> str:

@@ -344,6 +344,13 @@ class OrderFee:
     currency: dict[str, str]
 
 
+def value_at(answer: Any, path: str) -> Any:
+    """What a dotted path ("result.list") leads to in an answer, or None; "" is the answer."""
+    for key in path.split(".") if path else ():
+        answer = answer.get(key) if isinstance(answer, dict) else None
+    return answer
+
+
 def rows_at(answer: Any, path: str) -> list[dict[str, Any]]:
     """The dict rows found at a dotted path (with `*` for every list entry) in an answer."""
     found: list[Any] = [answer]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from exsync.ccxt_import import errors as ccxt
-from exsync.sources import Holdings, rows_at
+from exsync.sources import Holdings, rows_at, value_at
 from exsync.store import EXACT, Store, to_json, utc_now
 from exsync.sync.prices import price_assets
 from exsync.sync.unit import UnitContext, decimal_text, together
@@ -193,8 +193,8 @@ async def _holding_rows(ctx: UnitContext, holdings: Holdings, request: dict[str,
         if holdings.page_param and holdings.size_param:
             params |= {holdings.page_param: page, holdings.size_param: holdings.page_size}
         answer = await ctx.call(holdings.method, params)
-        found = _dig(answer, holdings.rows)
-        if found is None and holdings.total and _dig(answer, holdings.total) == 0:
+        found = value_at(answer, holdings.rows)
+        if found is None and holdings.total and value_at(answer, holdings.total) == 0:
             found = []  # an answer that counts no rows may leave them out
         if not isinstance(found, list):
             raise ccxt.BadResponse(f"{holdings.method}: no list at {holdings.rows}")
@@ -202,9 +202,3 @@ async def _holding_rows(ctx: UnitContext, holdings: Holdings, request: dict[str,
         if not holdings.page_param or len(found) < holdings.page_size:
             return rows
         page += 1
-
-
-def _dig(answer: Any, path: str) -> Any:
-    for key in path.split("."):
-        answer = answer.get(key) if isinstance(answer, dict) else None
-    return answer

@@ -22,7 +22,7 @@ from typing import Any
 from exsync.ccxt_import import errors as ccxt
 from exsync.durations import parse_since
 from exsync.profiles import DAY_MS
-from exsync.sources import Source
+from exsync.sources import Source, value_at
 from exsync.store.schema import TABLES_BY_NAME
 from exsync.sync.idpages import walk_ids
 from exsync.sync.symbols import attribute, rejected
@@ -395,11 +395,11 @@ def source_method(ctx: UnitContext, source: Source) -> str | Callable[..., Await
         if limit is not None:
             request["limit"] = limit
         answer = await implicit(request)
-        rows = _dig(answer, source.rows)
+        rows = value_at(answer, source.rows)
         if not isinstance(rows, list):
             raise ccxt.BadResponse(f"{source.method}: no list at {source.rows} in the answer")
         rows = [row for row in rows if isinstance(row, dict)]
-        cursor = _dig(answer, f"{parent}.{cursor_field}" if parent else cursor_field or "")
+        cursor = value_at(answer, f"{parent}.{cursor_field}" if parent else cursor_field or "")
         if cursor and rows and cursor_field:
             rows[0][cursor_field] = cursor
         parser = getattr(ctx.client, source.parse) if source.parse else None
@@ -477,9 +477,3 @@ def _milliseconds(seconds: Any) -> int | None:
         return int(Decimal(str(seconds)) * 1000)
     except (ArithmeticError, ValueError):
         return None
-
-
-def _dig(answer: Any, path: str) -> Any:
-    for key in path.split(".") if path else ():
-        answer = answer.get(key) if isinstance(answer, dict) else None
-    return answer

@@ -11,7 +11,7 @@ from typing import Any
 
 from exsync.sources import Source
 from exsync.store import to_json
-from exsync.sync.history import exact, walk_sources
+from exsync.sync.sourcewalk import exact, walk_sources
 from exsync.sync.unit import UnitContext
 
 

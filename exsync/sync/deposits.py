@@ -4,7 +4,7 @@ Each of the profile's sources (Bybit: on-chain deposit records and internal, off
 ones; Binance: one history of both, paged by offset) is walked in the exchange's windows
 from `trades_since`, then incrementally. A deposit
 still on its way is stored as pending and read again on every pass until it settles
-(see `history.pending_since`).
+(see `sourcewalk.pending_since`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from exsync.sources import Source
 from exsync.store import to_json, utc_now
-from exsync.sync.history import exact, walk_sources
+from exsync.sync.sourcewalk import exact, walk_sources
 from exsync.sync.unit import UnitContext
 
 

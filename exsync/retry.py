@@ -222,7 +222,9 @@ async def call(
         jitter=None,  # applied inside _wait, never to a server-given retry time
         on_backoff=on_backoff,
         logger=None,
-        started=started,  # to the wait generator, as is `budget`
+        # to the wait generator, as is `budget` (not the `remaining` closure: backoff calls
+        # any callable among these once, when the retries start)
+        started=started,
         budget=max_time,
     )
     async def attempt() -> T:

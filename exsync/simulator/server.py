@@ -11,13 +11,13 @@ from urllib.parse import parse_qsl
 
 from .endpoints import ROUTES, ApiError, Params, Route
 from .funds_endpoints import FUNDS_ROUTES
-from .httpbase import BaseSimulator, Fault, Handler, Reply, json_reply
+from .httpbase import TRANSPORT_FAULT_KINDS, BaseSimulator, Fault, Handler, Reply, json_reply
 from .scenario import Scenario
 from .state import ExchangeState
 
 __all__ = ["FAULT_KINDS", "BybitSimulator", "Fault", "Reply", "envelope"]
 
-FAULT_KINDS = ("http", "retcode", "drop", "slow", "malformed", "empty", "hollow")
+FAULT_KINDS = ("retcode", *TRANSPORT_FAULT_KINDS)
 _DEFAULT_RECV_WINDOW = 5000
 # Bybit's IP limit: 600 requests in any 5-second window; over it, "403, access too frequent"
 # and a ban of at least 10 minutes.

@@ -10,12 +10,12 @@ import time
 from typing import ClassVar
 from urllib.parse import parse_qsl
 
-from ..httpbase import BaseSimulator, Fault, Handler, Reply, json_reply
+from ..httpbase import TRANSPORT_FAULT_KINDS, BaseSimulator, Fault, Handler, Reply, json_reply
 from ..scenario import Scenario
 from .endpoints import POOLS, ROUTES, BinanceError, Params, mandatory, status_for
 from .state import BinanceState
 
-FAULT_KINDS = ("http", "code", "drop", "slow", "malformed", "empty", "hollow")
+FAULT_KINDS = ("code", *TRANSPORT_FAULT_KINDS)
 _DEFAULT_RECV_WINDOW = 5000
 _MAX_RECV_WINDOW = 60000
 # An IP ban starts at 2 minutes and doubles for repeat offenders, up to 3 days.
@@ -151,15 +151,18 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
         return _error_reply(error, {**headers, **(fault.headers or {})})
 
     def _ban_reply(self, seconds_left: float) -> Reply:
+        return _error_reply(self._ban_error(seconds_left))
+
+    def _ban_error(self, seconds_left: float) -> BinanceError:
+        """Binance's 418: the IP is banned for `seconds_left`, until a time of its clock."""
         until = int((time.time() + seconds_left + self.state.clock_offset) * 1000)
-        error = BinanceError(
+        return BinanceError(
             -1003,
             f"Way too much request weight used; IP banned until {until}. "
             "Please use WebSocket Streams for live updates to avoid bans.",
             418,
             {"Retry-After": str(math.ceil(seconds_left))},
         )
-        return _error_reply(error)
 
     def _hollow_reply(self, path: str) -> Reply:
         # A proxy's idea of success: valid JSON, none of the fields the endpoint returns.
@@ -218,13 +221,7 @@ class BinanceSimulator(BaseSimulator[BinanceState]):
                 banned_until = self._banned_until[pool] = now + seconds
                 self._backoff_until.pop(pool, None)
             if now < banned_until:
-                raise BinanceError(
-                    -1003,
-                    f"Way too much request weight used; IP banned until {int(banned_until * 1000)}."
-                    " Please use WebSocket Streams for live updates to avoid bans.",
-                    418,
-                    {"Retry-After": str(math.ceil(banned_until - now))},
-                )
+                raise self._ban_error(banned_until - now)
             limit = self.weight_limits[pool]
             if used > limit:
                 seconds = POOLS[pool][2]

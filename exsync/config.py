@@ -19,6 +19,7 @@ import yaml
 from exsync.datatypes import CONCRETE, DataType
 from exsync.durations import EARLIEST_MS, parse_duration, parse_since
 from exsync.errors import ConfigError
+from exsync.store import BUSY_TIMEOUT
 from exsync.store.target import TargetError, parse_target
 
 CONFIG_ENV = "EXSYNC_CONFIG"
@@ -154,7 +155,7 @@ class Config:
     metrics_file: Path | None = None
     retention: float | None = None
     #: how long a write waits for another process's write to finish
-    busy_timeout: float = 30.0
+    busy_timeout: float = BUSY_TIMEOUT
     #: where the PostgreSQL password comes from
     database_password: SecretRef = field(default_factory=SecretRef)
 
@@ -335,7 +336,7 @@ def parse_config(data: object, source: str = "<config>", base_dir: Path | None =
             if retention <= 0:
                 problems.add("retention", "must be greater than zero")
 
-    busy_timeout = 30.0
+    busy_timeout = BUSY_TIMEOUT
     if data.get("busy_timeout") is not None:
         try:
             busy_timeout = parse_duration(data["busy_timeout"])

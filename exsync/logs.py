@@ -37,6 +37,9 @@ FORMATS = ("auto", "text", "json", "journal")
 REDACTED = "***"
 #: Loggers whose output may contain request headers or signed URLs; never below WARNING.
 NOISY_LOGGERS = ("ccxt",)
+#: Loggers that only echo what exsync reports itself (psycopg's "error ignored" while it
+#: tidies up a connection already lost); errors only.
+ECHOING_LOGGERS = ("psycopg",)
 
 # Names whose value is a secret. A `name=value` query or form parameter, a quoted key
 # (`'apiKey': '...'`, `"sign": "..."`, as in a dict's repr or JSON) and an HTTP header line
@@ -303,6 +306,8 @@ def setup_logging(
     root.setLevel(level)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    for name in ECHOING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _rich_handler(stream: TextIO, environ: Mapping[str, str]) -> logging.Handler:

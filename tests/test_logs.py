@@ -279,3 +279,14 @@ def test_short_secrets_are_not_registered() -> None:
     logs.register_secret("")
     logs.register_secret(None)
     assert logs.redact("abc abc") == "abc abc"
+
+
+def test_the_database_driver_says_only_errors() -> None:
+    # psycopg warns when it cannot tidy up a connection that is already lost; exsync reports
+    # the lost connection itself, in one line, and the driver's echo would be a second.
+    out = io.StringIO()
+    logs.setup_logging(0, False, "text", stream=out)
+    logging.getLogger("psycopg").warning("error ignored terminating <psycopg.Pipeline [BAD]>")
+    logging.getLogger("psycopg.pool").error("an error gets through")
+    text = out.getvalue()
+    assert "error ignored" not in text and "an error gets through" in text

@@ -71,6 +71,23 @@ def try_acquire(
     store: Store, exchange: str, run_id: str, token: str, lease: float
 ) -> Holder | None:
     """Take the lock, or return the live holder that has it. Runs on the store's thread."""
+    # Marked held before the row can be seen: another run of this process that reads it
+    # between the commit and the mark would take this process's own live lock for a
+    # leftover of an earlier pass (`gone`), and take it over.
+    added = token not in _HELD
+    _HELD.add(token)
+    try:
+        holder = _take(store, exchange, run_id, token, lease)
+    except BaseException:
+        if added:
+            _HELD.discard(token)
+        raise
+    if holder is not None and added:
+        _HELD.discard(token)
+    return holder
+
+
+def _take(store: Store, exchange: str, run_id: str, token: str, lease: float) -> Holder | None:
     with store.transaction():
         at = store.now()
         holder = _holder(store, exchange)
@@ -106,7 +123,6 @@ def try_acquire(
         ).rowcount
         if taken != 1:
             return _holder(store, exchange)
-    _HELD.add(token)
     return None
 
 

@@ -21,6 +21,7 @@ from exsync.sources import (
     OrderFee,
     Source,
 )
+from exsync.tradeparse import TradeShape
 
 DAY_MS = 86_400_000
 
@@ -58,6 +59,8 @@ class Profile:
     holdings: dict[str, tuple[Holdings, ...]] = field(default_factory=dict)
     #: positions share one margin mode, the account's (asked once with fetchMarginMode)
     margin_mode_per_account: bool = False
+    #: the shapes of own-trade rows built without ccxt's general parser (tradeparse.py)
+    trade_shapes: tuple[TradeShape, ...] = ()
     #: where each wallet's raw answer keeps the wallet balance, equity and unrealised PnL
     balance_fields: dict[str, BalanceFields] = field(default_factory=dict)
     #: wallets read only where the API key is allowed to: a key without the permission gets
@@ -401,6 +404,41 @@ BINANCE_WEIGHTS = {
     "/sapi/v1/asset/get-funding-asset": 1,
 }
 
+# Own trades as spot's myTrades and USD-M's userTrades send them ("Account Trade List"):
+# built without ccxt's general parser, the same trade it builds (tradeparse.py). A row with
+# any other key (COIN-M's baseQty, a margin or option trade's) goes to ccxt's parser.
+_BINANCE_TRADE = {
+    "id": "id",
+    "order": "orderId",
+    "timestamp": "time",
+    "price": "price",
+    "amount": "qty",
+    "cost": "quoteQty",
+    "fee_cost": "commission",
+    "fee_currency": "commissionAsset",
+}
+BINANCE_TRADE_SHAPES = (
+    TradeShape(
+        keys=frozenset(
+            {*_BINANCE_TRADE.values(), "symbol", "orderListId", "isBuyer", "isMaker", "isBestMatch"}
+        ),
+        market_type="spot",
+        maker="isMaker",
+        buyer="isBuyer",
+        **_BINANCE_TRADE,
+    ),
+    TradeShape(
+        keys=frozenset(
+            {*_BINANCE_TRADE.values(), "symbol", "side", "buyer", "maker", "positionSide"}
+            | {"realizedPnl", "marginAsset"}
+        ),
+        market_type="contract",
+        maker="maker",
+        side="side",
+        **_BINANCE_TRADE,
+    ),
+)
+
 BINANCE = Profile(
     ccxt_id="binance",
     default_market_types=("spot", "linear"),
@@ -527,6 +565,7 @@ BINANCE = Profile(
         "/sapi/v1/simple-earn/": ("total", "value"),
         _CONVERT_FLOW: ("list", "list"),
     },
+    trade_shapes=BINANCE_TRADE_SHAPES,
     key_info_method="sapi_get_account_apirestrictions",
     not_synced={
         "closed_positions": "Binance has no closed-PnL endpoint; realised PnL is in the "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -342,10 +343,16 @@ def per_settle_coin(ctx: UnitContext, market_type: str) -> list[dict[str, Any]]:
     return [params | {ctx.profile.settle_param: coin} for coin in ctx.settle_coins(market_type)]
 
 
+#: decimal text Decimal() reads as itself: the shape nearly every exchange amount has
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?").fullmatch
+
+
 def decimal_text(value: Any) -> str | None:
     """An amount as exact decimal text: the exchange's own string where it sent one, a
     parsed number written back in positional notation, or None when missing or not a number.
     """
+    if type(value) is str and _PLAIN_DECIMAL(value):
+        return value  # the common case, without a Decimal: digits with at most one point
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, float):

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 HEADROOM = 0.95
 #: the share of an IP limit: going over one is a ban of minutes to days, not a retry
 IP_HEADROOM = 0.9
+#: how often a busy IP budget's file lock is tried again (it is held for about a millisecond)
+LOCK_POLL_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class Pacer:
             bucket = SQLiteBucket.init_from_file(
                 rates, table=_table(key), db_path=str(self.shared), use_file_lock=True
             )
+            # The file lock is taken on the event loop's thread, and a lock held elsewhere
+            # (the bucket's own clean-up thread, another process) is waited for by sleeping
+            # between attempts: filelock's default of 50 ms stalled every request behind it.
+            bucket.lock.poll_interval = LOCK_POLL_S
         else:
             bucket = InMemoryBucket(rates)
         limiter = Limiter(bucket, buffer_ms=5)

@@ -3,10 +3,16 @@ per-IP budget shared by every account and process on the host."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
+from exsync.pacing import Pacer
+from exsync.profiles import BYBIT
 from exsync.simulator import BybitSimulator, Scenario
 from tests.conftest import KEY, SECRET, exchange_entry, rows, start, write_config
 
@@ -49,3 +55,39 @@ def test_one_ip_budget_holds_across_accounts_and_processes(busy, tmp_path: Path)
     # every unit of every account completed (an occasional 10006 under a loaded machine's
     # scheduling jitter is retried, never a failure)
     assert rows(db, "SELECT count(*) FROM sync_runs WHERE status != 'ok'") == [(0,)]
+
+
+def test_a_busy_ip_budget_holds_a_request_back_only_while_it_is_busy(tmp_path: Path) -> None:
+    """The shared budget's file lock, held elsewhere for 5 ms, delays a request by about
+    that, not by filelock's 50 ms between attempts (a stall of the whole event loop)."""
+    shared = tmp_path / "ip.db"
+    pacer = Pacer(BYBIT.limits, "acct", shared)
+    base, path = "http://127.0.0.1:9/", "/v5/account/wallet-balance"
+
+    async def waits() -> list[float]:
+        await pacer.wait(base, path)  # opens the bucket and its file
+        held, took = threading.Event(), []
+        for _ in range(5):
+            other = FileLock(f"{shared}.lock")  # as another process holds it
+
+            def hold(lock: FileLock = other) -> None:
+                with lock:
+                    held.set()
+                    time.sleep(0.005)
+
+            thread = threading.Thread(target=hold)
+            thread.start()
+            held.wait()
+            started = time.perf_counter()
+            await pacer.wait(base, path)
+            took.append(time.perf_counter() - started)
+            thread.join()
+            held.clear()
+        return took
+
+    try:
+        took = asyncio.run(waits())
+    finally:
+        pacer.close()
+    # 5 ms held: filelock's default would make each wait at least 50 ms
+    assert min(took) < 0.04, took

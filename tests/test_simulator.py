@@ -8,13 +8,16 @@ import hmac
 import http.client
 import json
 import math
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -700,3 +703,22 @@ def test_answers_on_a_kept_alive_connection_are_not_held_back(sim: BybitSimulato
         conn.close()
     took.sort()
     assert took[len(took) // 2] < 0.02, took  # the median answer: no 40 ms wait
+
+
+def test_many_connections_opened_at_once_are_all_answered_at_once(sim: BybitSimulator) -> None:
+    """A pass opens a few dozen connections together; a real API accepts them all. With a
+    listen backlog of 5, some were refused until the client sent its SYN again, a second on."""
+    where = urlsplit(sim.url)
+    barrier = threading.Barrier(64)
+
+    def connect(_: int) -> float:
+        barrier.wait()
+        started = time.perf_counter()
+        with socket.create_connection((where.hostname, where.port), timeout=5) as conn:
+            conn.sendall(b"GET /v5/market/time HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert conn.recv(12).startswith(b"HTTP/1.1 200")
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(64) as pool:
+        took = sorted(pool.map(connect, range(64)))
+    assert took[-1] < 0.9, took[-5:]  # none waited for a SYN to be sent again

@@ -119,6 +119,9 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a pass opening a few dozen connections at once
+    # had some refused until the client's SYN was sent again, a second later.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], simulator: BaseSimulator[Any]) -> None:
         self.simulator = simulator

@@ -45,9 +45,10 @@ _Where = TypeVar("_Where", Path, str)  # an SQLite file or a PostgreSQL URL
 
 
 def pass_latency(workdir: Path, quick: bool) -> list[Row]:
-    """3 exchanges x 20 symbols, every data type, 50 ms per response."""
+    """3 exchanges x 20 symbols, every data type, 50 ms per response, each exchange in a
+    process of its own."""
     rows: list[Row] = []
-    with fleet(3, 20, workdir, latency=0.05) as f:
+    with fleet(3, 20, workdir, latency=0.05, remote=True) as f:
         config = f.config()
         cold, result = timed(lambda: Synchronizer(config).sync())
         assert result.ok, result.units

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 import yaml
 
+from benchmarks.remote import RemoteSimulator
 from exsync.config import Config, load_config
 from exsync.simulator import BybitSimulator, Scenario
 
@@ -39,7 +40,7 @@ def symbols(count: int) -> tuple[list[str], list[str]]:
 class Fleet:
     """Running simulators and a config that names one exchange account per simulator."""
 
-    sims: list[BybitSimulator]
+    sims: list[Any]  # BybitSimulator, or RemoteSimulator
     config_path: Path
     db_path: Path
 
@@ -63,17 +64,24 @@ def fleet(
     scenario: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     accounts_per_sim: int = 1,
+    remote: bool = False,
 ) -> Iterator[Fleet]:
-    """Start simulators for `exchanges` accounts (several accounts may share one simulator)."""
+    """Start simulators for `exchanges` accounts (several accounts may share one simulator);
+    `remote`: each in a process of its own (benchmarks/remote.py)."""
     ids, unified = symbols(symbol_count)
     os.environ["BENCH_KEY"], os.environ["BENCH_SECRET"] = KEY, SECRET
     with ExitStack() as stack:
         sims = []
         for n in range(-(-exchanges // accounts_per_sim)):
             options = {"seed": n + 1, "spot_symbols": ids, "linear_symbols": ids}
-            sim = BybitSimulator(
-                Scenario(**(options | (scenario or {}))), api_key=KEY, secret=SECRET
-            )
+            described = Scenario(**(options | (scenario or {})))
+            if remote:
+                far = RemoteSimulator(
+                    "bybit", described, api_key=KEY, secret=SECRET, latency=latency
+                )
+                sims.append(stack.enter_context(far))
+                continue
+            sim = BybitSimulator(described, api_key=KEY, secret=SECRET)
             stack.enter_context(sim)
             sim.latency = latency
             sims.append(sim)

@@ -11,6 +11,7 @@ equal to ccxt's, key for key: tests hold the two side by side over generated row
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -93,12 +94,28 @@ def _id(value: Any) -> str | None:
     return _text(value)
 
 
+#: the last second ccxt's iso8601 writes (9999-12-31T23:59:59), and `_iso8601`'s range
+_LAST_SECOND = 253_402_300_799
+
+
+def _iso8601(client: Any, timestamp: int) -> Any:
+    """ccxt's `iso8601(timestamp)`, the same text from the C library's gmtime."""
+    seconds, ms = divmod(timestamp, 1000)
+    if not 0 <= seconds <= _LAST_SECOND:
+        return client.iso8601(timestamp)
+    t = time.gmtime(seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms:03d}Z"
+    )
+
+
 def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -> Any:
     """The trade ccxt's parser would build from `trade`, or None where this shape does not
     cover it (ccxt's parser then reads it)."""
     timestamp = trade[shape.timestamp]
-    price, amount, cost = (_text(trade[k]) for k in (shape.price, shape.amount, shape.cost))
-    fee_cost, fee_currency = _text(trade[shape.fee_cost]), _text(trade[shape.fee_currency])
+    price, amount, cost = trade[shape.price], trade[shape.amount], trade[shape.cost]
+    fee_cost, fee_currency = trade[shape.fee_cost], trade[shape.fee_currency]
     trade_id, order, market_id = _id(trade[shape.id]), _id(trade[shape.order]), trade["symbol"]
     if shape.side:
         side = _text(trade[shape.side])
@@ -107,7 +124,9 @@ def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -
         side = "buy" if trade[shape.buyer] is True else "sell"
     if (
         type(timestamp) is not int
-        or None in (price, amount, cost, fee_cost, fee_currency, trade_id, order, side)
+        or not (type(price) is type(amount) is type(cost) is str and price and amount and cost)
+        or not (type(fee_cost) is type(fee_currency) is str and fee_cost and fee_currency)
+        or None in (trade_id, order, side)
         or type(market_id) is not str
         or not market_id
     ):
@@ -120,7 +139,7 @@ def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -
     return {
         "info": trade,
         "timestamp": timestamp,
-        "datetime": client.iso8601(timestamp),
+        "datetime": _iso8601(client, timestamp),
         "symbol": resolved["symbol"],
         "id": trade_id,
         "order": order,

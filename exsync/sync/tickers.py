@@ -10,38 +10,17 @@ from exsync.profiles import market_type_of, symbols_for
 from exsync.store import Store, to_json, utc_now
 from exsync.store.dialect import not_in
 from exsync.sync.symbols import listed, rejected
-from exsync.sync.unit import UnitContext, decimal_text
+from exsync.sync.unit import UnitContext, decimal_text, together
 
 
 async def sync(ctx: UnitContext) -> int:
-    """Latest ticker per configured symbol; one request per market type covers them all."""
+    """Latest ticker per configured symbol; one request per market type covers them all,
+    the market types at once."""
     by_type: dict[str, list[str]] = defaultdict(list)
     for symbol in symbols_for(ctx.exchange):
         by_type[market_type_of(symbol)].append(symbol)
-    tickers: list[dict[str, Any]] = []
-    for market_type, configured in by_type.items():
-        symbols = await listed(ctx, configured)
-        if not symbols:
-            continue
-        params = ctx.params_for(market_type)
-        try:
-            result = await ctx.call("fetch_tickers", symbols, params)
-        except ccxt.BadSymbol:
-            # One symbol the cached markets list is gone, and the exchange rejects the whole
-            # request for it (Binance): ask symbol by symbol.
-            result = {}
-            for symbol in symbols:
-                try:
-                    # the symbol says the market type: no type parameter
-                    result[symbol] = await ctx.call("fetch_ticker", symbol)
-                except ccxt.BadSymbol as exc:
-                    await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
-        for symbol in symbols:
-            if symbol in result:
-                tickers.append(result[symbol])
-            else:
-                # Bybit answers a whole category: a delisted symbol is just not in it.
-                await rejected(ctx, symbol, "the exchange sent no ticker")
+    found = await together(*(_tickers(ctx, t, configured) for t, configured in by_type.items()))
+    tickers = [ticker for group in found for ticker in group]
     now = utc_now()
     rows = [
         {
@@ -71,3 +50,30 @@ async def sync(ctx: UnitContext) -> int:
     pending.add("tickers", rows)
     await pending.commit(finish)
     return len(rows)
+
+
+async def _tickers(ctx: UnitContext, market_type: str, configured: list[str]) -> list[Any]:
+    """The tickers of the configured symbols of one market type the exchange sends."""
+    symbols = await listed(ctx, configured)
+    if not symbols:
+        return []
+    try:
+        result = await ctx.call("fetch_tickers", symbols, ctx.params_for(market_type))
+    except ccxt.BadSymbol:
+        # One symbol the cached markets list is gone, and the exchange rejects the whole
+        # request for it (Binance): ask symbol by symbol.
+        result = {}
+        for symbol in symbols:
+            try:
+                # the symbol says the market type: no type parameter
+                result[symbol] = await ctx.call("fetch_ticker", symbol)
+            except ccxt.BadSymbol as exc:
+                await rejected(ctx, symbol, f"rejected by the exchange ({exc})")
+    tickers = []
+    for symbol in symbols:
+        if symbol in result:
+            tickers.append(result[symbol])
+        else:
+            # Bybit answers a whole category: a delisted symbol is just not in it.
+            await rejected(ctx, symbol, "the exchange sent no ticker")
+    return tickers

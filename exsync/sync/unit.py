@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 FLUSH_ROWS = 20_000
 #: the longest a backfill holds read rows uncommitted: a kill loses at most this much work
 COMMIT_SECONDS = 2.0
-#: how many candle series of one exchange are fetched at once (ccxt's limiter still paces them)
-OHLCV_CONCURRENCY = 8
+#: how many candle series of one exchange are fetched at once (the pacer keeps them within
+#: the documented limits; this bounds the connections and pages in flight)
+OHLCV_CONCURRENCY = 32
 #: how many time windows of one history stream are read at once during a backfill
 WINDOW_CONCURRENCY = 4
 #: exsync's own bookkeeping tables: written with the data, not counted as records

@@ -1,0 +1,37 @@
+"""A pass asks what does not depend on another answer at once: the round trips of a warm
+pass, not its request count, set its time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from exsync.orchestrator import Synchronizer
+from exsync.simulator import BybitSimulator, Scenario
+from tests.conftest import KEY, SECRET, exchange_entry
+
+LATENCY = 0.25
+# Ten spot and ten linear symbols: more candle series than the old limit of 8 at once.
+COINS = ["BTC", "ETH", "SOL"] + [f"C{i:02d}" for i in range(7)]
+
+
+def test_tickers_and_candles_of_every_symbol_are_asked_at_once(
+    make_config: Callable[..., tuple[Any, Path]],
+) -> None:
+    ids = [f"{c}USDT" for c in COINS]
+    scenario = Scenario(seed=5, spot_symbols=ids, linear_symbols=ids, trades=50)
+    symbols = [f"{c}/USDT" for c in COINS] + [f"{c}/USDT:USDT" for c in COINS]
+    with BybitSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        entry = exchange_entry(sim.url, symbols=symbols, types=["tickers", "ohlcv"])
+        config, _ = make_config({"bybit": entry})
+        assert Synchronizer(config).sync().ok  # the backfill: candles from ohlcv_since
+        sim.latency = LATENCY
+        sim.reset_counts()
+        assert Synchronizer(config).sync().ok
+        tickers = sim.request_times("/v5/market/tickers")
+        candles = sim.request_times("/v5/market/kline")
+    assert len(tickers) == 2 and len(candles) == 20, (tickers, candles)
+    # asked one after another, two requests are at least one answer (LATENCY) apart
+    assert max(tickers) - min(tickers) < LATENCY / 2, tickers
+    assert max(candles) - min(candles) < LATENCY / 2, sorted(candles)

@@ -59,6 +59,9 @@ class Profile:
     holdings: dict[str, tuple[Holdings, ...]] = field(default_factory=dict)
     #: positions share one margin mode, the account's (asked once with fetchMarginMode)
     margin_mode_per_account: bool = False
+    #: one ticker request answers every market of its market type, at the cost of one
+    #: (Bybit's category): it is made once a pass and shared by every unit that needs tickers
+    tickers_by_market_type: bool = False
     #: the shapes of own-trade rows built without ccxt's general parser (tradeparse.py)
     trade_shapes: tuple[TradeShape, ...] = ()
     #: where each wallet's raw answer keeps the wallet balance, equity and unrealised PnL
@@ -234,6 +237,8 @@ BYBIT = Profile(
         "inverse": {"type": "swap", "subType": "inverse"},
     },
     settle_param="settleCoin",
+    # /v5/market/tickers answers a whole category; ccxt picks the symbols asked from it.
+    tickers_by_market_type=True,
     order_id_param="orderId",
     # Spot order history gives an order's fee in cumExecFee alone: in the base coin for a
     # buy, the quote coin for a sell; contract orders pay in the settle coin.

@@ -9,7 +9,7 @@ from typing import Any
 
 from exsync.orchestrator import Synchronizer
 from exsync.simulator import BybitSimulator, Scenario
-from tests.conftest import KEY, SECRET, exchange_entry
+from tests.conftest import KEY, SECRET, exchange_entry, rows
 
 LATENCY = 0.25
 # Ten spot and ten linear symbols: more candle series than the old limit of 8 at once.
@@ -35,3 +35,26 @@ def test_tickers_and_candles_of_every_symbol_are_asked_at_once(
     # asked one after another, two requests are at least one answer (LATENCY) apart
     assert max(tickers) - min(tickers) < LATENCY / 2, tickers
     assert max(candles) - min(candles) < LATENCY / 2, sorted(candles)
+
+
+def test_one_ticker_request_per_market_type_serves_tickers_and_valuation(
+    make_config: Callable[..., tuple[Any, Path]], db_path: Path
+) -> None:
+    """Bybit answers every ticker of a category at once: the tickers unit and the balances'
+    valuation share that answer instead of asking for it twice."""
+    ids = [f"{c}USDT" for c in COINS[:3]]
+    scenario = Scenario(seed=5, spot_symbols=ids, linear_symbols=ids, trades=50)
+    symbols = [f"{c}/USDT" for c in COINS[:3]] + [f"{c}/USDT:USDT" for c in COINS[:3]]
+    with BybitSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        entry = exchange_entry(sim.url, symbols=symbols, types=["tickers", "balances"])
+        config, _ = make_config({"bybit": entry})
+        assert Synchronizer(config).sync().ok
+        sim.reset_counts()
+        assert Synchronizer(config).sync().ok
+        asked = [q for _, path, q in sim.requests if path == "/v5/market/tickers"]
+    assert sorted(asked) == ["category=linear", "category=spot"], asked
+    valued = rows(
+        db_path, "SELECT count(*) FROM balances WHERE value IS NOT NULL AND asset != 'USDT'"
+    )
+    stored = rows(db_path, "SELECT count(*) FROM tickers")
+    assert valued[0][0] > 0 and stored == [(6,)], (valued, stored)

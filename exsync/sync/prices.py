@@ -13,6 +13,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any
 
 from exsync.profiles import market_type_of
+from exsync.sync.tickers import market_tickers
 from exsync.sync.unit import UnitContext
 
 #: currencies a price may go through, in order of preference
@@ -34,7 +35,7 @@ async def price_assets(ctx: UnitContext, assets: Iterable[str], quote: str) -> d
     tickers: dict[str, Any] = {}
     # One request per market type: an exchange may refuse to mix them in one.
     for market_type, group in by_type.items():
-        tickers.update(await ctx.call("fetch_tickers", group, ctx.params_for(market_type)))
+        tickers.update(await market_tickers(ctx, market_type, group))
     prices = {}
     for asset, route in routes.items():
         if route is None:

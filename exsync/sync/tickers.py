@@ -58,7 +58,7 @@ async def _tickers(ctx: UnitContext, market_type: str, configured: list[str]) ->
     if not symbols:
         return []
     try:
-        result = await ctx.call("fetch_tickers", symbols, ctx.params_for(market_type))
+        result = await market_tickers(ctx, market_type, symbols)
     except ccxt.BadSymbol:
         # One symbol the cached markets list is gone, and the exchange rejects the whole
         # request for it (Binance): ask symbol by symbol.
@@ -77,3 +77,19 @@ async def _tickers(ctx: UnitContext, market_type: str, configured: list[str]) ->
             # Bybit answers a whole category: a delisted symbol is just not in it.
             await rejected(ctx, symbol, "the exchange sent no ticker")
     return tickers
+
+
+async def market_tickers(ctx: UnitContext, market_type: str, symbols: list[str]) -> dict[str, Any]:
+    """The tickers of `symbols` (of one market type) the exchange sends, by symbol.
+
+    Where one request answers every market of the type (`tickers_by_market_type`), it is
+    made once a pass and shared: the tickers unit and the valuation of balances ask once.
+    """
+    params = ctx.params_for(market_type)
+    if not ctx.profile.tickers_by_market_type:
+        found: dict[str, Any] = await ctx.call("fetch_tickers", symbols, params)
+        return found
+    every = await ctx.once(
+        f"tickers {market_type}", lambda: ctx.call("fetch_tickers", None, params)
+    )
+    return {symbol: every[symbol] for symbol in symbols if symbol in every}

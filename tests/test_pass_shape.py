@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from exsync.orchestrator import Synchronizer
-from exsync.simulator import BybitSimulator, Scenario
+from exsync.simulator import BinanceSimulator, BybitSimulator, Scenario
 from tests.conftest import KEY, SECRET, exchange_entry, rows
 
 LATENCY = 0.25
+FUTURES = "/fapi/v1/userTrades"
 # Ten spot and ten linear symbols: more candle series than the old limit of 8 at once.
 COINS = ["BTC", "ETH", "SOL"] + [f"C{i:02d}" for i in range(7)]
 
@@ -58,3 +59,28 @@ def test_one_ticker_request_per_market_type_serves_tickers_and_valuation(
     )
     stored = rows(db_path, "SELECT count(*) FROM tickers")
     assert valued[0][0] > 0 and stored == [(6,)], (valued, stored)
+
+
+def test_a_listed_symbols_history_does_not_wait_for_the_accounts_evidence(
+    make_config: Callable[..., tuple[Any, Path]],
+) -> None:
+    """Binance history is walked symbol by symbol; a symbol the config lists is walked on
+    every pass whatever balances and positions show, so its walk starts at once instead of
+    after them (positions alone are two round trips: leverage brackets, then positions)."""
+    scenario = Scenario(
+        seed=6, spot_symbols=["BTCUSDT"], linear_symbols=["BTCUSDT"], trades=40, history_days=5
+    )
+    with BinanceSimulator(scenario, api_key=KEY, secret=SECRET) as sim:
+        entry = exchange_entry(
+            sim.url,
+            ccxt_id="binance",
+            symbols=["BTC/USDT", "BTC/USDT:USDT"],
+            types=["trades"],
+            trades_since="6d",
+        )
+        config, _ = make_config({"binance": entry})
+        sim.latency = LATENCY
+        assert Synchronizer(config).sync().ok
+        first_walk = min(sim.request_times("/api/v3/myTrades") + sim.request_times(FUTURES))
+        positions = min(sim.request_times("/fapi/v3/positionRisk"))
+    assert first_walk < positions, (first_walk, positions)

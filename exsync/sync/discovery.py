@@ -28,6 +28,7 @@ exchange.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -209,15 +210,20 @@ class Plan:
     covered: int
 
 
-async def plan(ctx: UnitContext, kind: str, seen: dict[str, str] | None = None) -> Plan:
+async def plan(
+    ctx: UnitContext, kind: str, seen: dict[str, str] | None = None, *, evidence: bool = True
+) -> Plan:
     """The streams of `kind` ("trades", "orders") to walk this pass.
 
     `seen`: symbols the unit itself has just seen (an orders unit: its open orders).
+    Without `evidence`, only the streams walked on every pass whatever the account shows
+    (listed symbols, and those that had history here): they need not wait for it.
     """
-    evidence = Evidence()
-    evidence.merge(await _evidence(ctx))
+    found = Evidence()
+    if evidence:
+        found.merge(await _evidence(ctx))
     for symbol, why in (seen or {}).items():
-        evidence.symbols.setdefault(symbol, why)
+        found.symbols.setdefault(symbol, why)
     markets = {
         symbol: market
         for symbol, market in (ctx.client.markets or {}).items()
@@ -226,13 +232,13 @@ async def plan(ctx: UnitContext, kind: str, seen: dict[str, str] | None = None) 
     candidates: dict[str, tuple[str, bool]] = {}  # symbol -> (why, walk on every pass)
     for symbol in symbols_for(ctx.exchange):
         candidates[symbol] = ("listed", True)
-    for symbol, why in evidence.symbols.items():
+    for symbol, why in found.symbols.items():
         if symbol in markets:
             candidates.setdefault(symbol, (why, True))
     for symbol, market in markets.items():
         base = market.get("base")
-        if base in evidence.assets:
-            candidates.setdefault(symbol, (f"{base} {evidence.assets[base]}", False))
+        if base in found.assets:
+            candidates.setdefault(symbol, (f"{base} {found.assets[base]}", False))
 
     rows = await ctx.store.run(
         ctx.store.query, "SELECT * FROM history_symbols WHERE exchange = ?", [ctx.name]
@@ -247,7 +253,7 @@ async def plan(ctx: UnitContext, kind: str, seen: dict[str, str] | None = None) 
         if symbol not in markets and why != "listed":
             continue  # the exchange no longer lists it: there is nothing to ask
         moved = _moved_assets(markets.get(symbol))
-        now_balances = {asset: round(evidence.totals.get(asset, 0.0), 12) for asset in moved}
+        now_balances = {asset: round(found.totals.get(asset, 0.0), 12) for asset in moved}
         due = (
             always
             or symbol in active
@@ -255,7 +261,7 @@ async def plan(ctx: UnitContext, kind: str, seen: dict[str, str] | None = None) 
             or (before["last_checked"] or "") < recheck_before
             or _both_moved(before.get("balances"), now_balances)
         )
-        if due:
+        if due and (evidence or always or symbol in active):
             market_type = market_type_of(symbol)
             stream = f"{kind}:{market_type}:{symbol}"
             walks.append(Walk(stream, symbol, market_type, why, before, now_balances))
@@ -276,7 +282,8 @@ async def walk_streams(
 
     Account-wide where the exchange allows it, one stream per market type; else one per
     symbol, found from what the account shows (`plan`; `seen`: symbols the unit
-    itself has just seen). `walk`: the keyword arguments of `history.walk_history`.
+    itself has just seen). The streams walked on every pass start at once; the others when
+    the account's evidence is in. `walk`: the keyword arguments of `history.walk_history`.
     """
     if not ctx.profile.history_per_symbol:
         await together(
@@ -286,7 +293,9 @@ async def walk_streams(
             )
         )
         return len(ctx.market_types)
-    found = await plan(ctx, kind, seen)
+    early = await plan(ctx, kind, seen, evidence=False)
+    planned = asyncio.ensure_future(plan(ctx, kind, seen))
+    started = {step.stream for step in early.walks}
 
     async def one(step: Walk) -> None:
         rows = await walk_history(
@@ -297,12 +306,21 @@ async def walk_streams(
             market_type=step.market_type,
             **walk,
         )
-        # Committed with the stream's last cursor move: a symbol counts as checked only
-        # once its walk is stored.
-        pending.add("history_symbols", [step.record(ctx, kind, rows)])
+        # Recorded as the whole plan sees it (its reason, the balances now), and committed
+        # with the stream's last cursor move: a symbol counts as checked once its walk is
+        # stored.
+        full = {w.stream: w for w in (await asyncio.shield(planned)).walks}
+        pending.add("history_symbols", [full.get(step.stream, step).record(ctx, kind, rows)])
 
-    await together(*(one(step) for step in found.walks))
-    return found.covered
+    async def the_rest() -> None:
+        found = await asyncio.shield(planned)
+        await together(*(one(step) for step in found.walks if step.stream not in started))
+
+    try:
+        await together(*(one(step) for step in early.walks), the_rest())
+    finally:
+        planned.cancel()  # a failed walk leaves nothing running behind the unit
+    return planned.result().covered
 
 
 async def _evidence(ctx: UnitContext) -> Evidence:

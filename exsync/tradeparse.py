@@ -65,13 +65,13 @@ class TradeShape:
 def install(client: Any, shapes: tuple[TradeShape, ...]) -> None:
     """Give `client` a `parse_trade` that builds rows of `shapes` directly and hands every
     other row to ccxt's own."""
-    if not shapes or not getattr(client, "reduceFees", True):
-        return
+    if not shapes or client.number is not str or not getattr(client, "reduceFees", True):
+        return  # amounts as anything but the exchange's text: ccxt's parser converts them
     general: Callable[..., dict[str, Any]] = client.parse_trade
     checks = [(shape, shape.required(), shape.keys) for shape in shapes]
 
     def parse_trade(trade: dict[str, Any], market: Any = None) -> dict[str, Any]:
-        if isinstance(trade, dict):
+        if isinstance(trade, dict) and client.number is str:
             keys = trade.keys()
             for shape, required, allowed in checks:
                 if required <= keys and keys <= allowed:
@@ -90,19 +90,19 @@ def _text(value: Any) -> str | None:
 
 def _id(value: Any) -> str | None:
     if type(value) is int:
-        return str(value)
+        # an id the exchange could send (str() of a far longer one raises in ccxt's reader)
+        return str(value) if -(2**63) <= value < 2**64 else None
     return _text(value)
 
 
-#: the last second ccxt's iso8601 writes (9999-12-31T23:59:59), and `_iso8601`'s range
-_LAST_SECOND = 253_402_300_799
+#: the last millisecond of 9999: ccxt reads a time through a float, exact to 2**53 only, and
+#: writes its date only up to here; a later time goes to its parser
+_LAST_MS = 253_402_300_799_999
 
 
-def _iso8601(client: Any, timestamp: int) -> Any:
-    """ccxt's `iso8601(timestamp)`, the same text from the C library's gmtime."""
+def _iso8601(timestamp: int) -> str:
+    """ccxt's `iso8601(timestamp)` for a time from 1970 to 9999, from the C library's gmtime."""
     seconds, ms = divmod(timestamp, 1000)
-    if not 0 <= seconds <= _LAST_SECOND:
-        return client.iso8601(timestamp)
     t = time.gmtime(seconds)
     return (
         f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
@@ -124,6 +124,7 @@ def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -
         side = "buy" if trade[shape.buyer] is True else "sell"
     if (
         type(timestamp) is not int
+        or not 0 <= timestamp <= _LAST_MS
         or not (type(price) is type(amount) is type(cost) is str and price and amount and cost)
         or not (type(fee_cost) is type(fee_currency) is str and fee_cost and fee_currency)
         or None in (trade_id, order, side)
@@ -131,24 +132,28 @@ def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -
         or not market_id
     ):
         return None
+    # read as ccxt's parser reads it: a market without these keys fails there, and here
     resolved = client.safe_market(market_id, market, None, shape.market_type)
-    if resolved.get("option") is True or resolved.get("inverse") is True:
+    symbol = resolved["symbol"]
+    if resolved["option"] is True or resolved["inverse"] is True:
         return None
-    number = client.number
-    fee = {"currency": client.safe_currency_code(fee_currency), "cost": number(fee_cost)}
+    code = client.safe_currency_code(fee_currency)
+    if type(code) is not str or not code:
+        return None
+    fee = {"currency": code, "cost": fee_cost}
     return {
         "info": trade,
         "timestamp": timestamp,
-        "datetime": _iso8601(client, timestamp),
-        "symbol": resolved["symbol"],
+        "datetime": _iso8601(timestamp),
+        "symbol": symbol,
         "id": trade_id,
         "order": order,
         "type": None,
         "side": side,
         "takerOrMaker": "maker" if trade[shape.maker] is True else "taker",
-        "price": number(price),
-        "amount": number(amount),
-        "cost": number(cost),
+        "price": price,
+        "amount": amount,
+        "cost": cost,
         "fee": fee,
         "fees": [fee],
     }

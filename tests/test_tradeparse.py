@@ -87,7 +87,8 @@ def test_the_simulators_rows_are_built_by_shape_and_equal_ccxts(loaded: Any) -> 
 
 
 #: values a real answer's fields could take that a shape must not mistake for its own
-_ODD_VALUES = [None, "", 0, 7, -5, 1.5, True, False, "0.1", "abc", "BUY", "sell", "1e-7", 2**70, []]
+_ODD_VALUES = [None, "", 0, 7, -5, 2**53 + 1, 2**70, 1.5, True, False, []]
+_ODD_VALUES += ["0.1", "abc", "BUY", "sell", "1e-7"]
 #: keys that change how ccxt's parser reads a row (and one it ignores)
 _EXTRA_KEYS = ["m", "isBuyerMaker", "T", "baseQty", "isDustTrade", "optionSide", "quantity"]
 _EXTRA_KEYS += ["q", "type", "isIsolated", "M", "maker", "isMaker", "side", "somethingNew"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,65 @@ def test_missing_database_when_not_creating(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="no database yet"):
         Store(tmp_path / "none.db", create=False)
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_reader_faster_than_the_store_waits_instead_of_piling_rows_up(tmp_path: Path) -> None:
+    """A backfill's walks hand their rows to the store's thread and read on; when pages
+    arrive faster than the store writes them, the rows waiting must stay bounded (one batch
+    being written, one being gathered), not grow with the length of the backfill."""
+    import asyncio
+    import threading
+    import time
+
+    from exsync.sync.unit import FLUSH_ROWS, Pending
+
+    WALKS, PAGE = 8, FLUSH_ROWS // 8  # a backfill: 4 windows of 2 streams at once
+    store = Store(tmp_path / "slow.db")
+    waiting = peak = 0
+    lock = threading.Lock()
+    write = Pending._write
+
+    def slow_write(self: Pending, rows: dict[str, list[Any]], *rest: Any) -> None:
+        nonlocal waiting
+        time.sleep(0.02)  # a store slower than the exchange
+        write(self, rows, *rest)
+        with lock:
+            waiting -= sum(len(r) for r in rows.values())
+
+    async def backfill() -> None:
+        nonlocal waiting, peak
+        pending = Pending(store)
+        pending._write = slow_write.__get__(pending)  # type: ignore[method-assign]
+        original = pending.store.run
+
+        async def run(fn: Any, *args: Any) -> Any:
+            nonlocal waiting, peak
+            if fn == pending._write:
+                with lock:
+                    waiting += sum(len(r) for r in args[0].values())
+                    peak = max(peak, waiting)
+            return await original(fn, *args)
+
+        pending.store.run = run  # type: ignore[method-assign]
+
+        async def walk(n: int) -> None:
+            for page in range(40):
+                rows = [_trade(f"{n}-{page}-{i}") for i in range(PAGE)]
+                pending.add("trades", rows)
+                await pending.commit_if_due()
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(walk(n) for n in range(WALKS)))
+        await pending.commit()
+
+    try:
+        asyncio.run(backfill())
+        assert store.fetchall("SELECT count(*) FROM trades") == [(WALKS * 40 * PAGE,)]
+    finally:
+        store.close()
+    # one batch written at a time: a full one, and what each walk added before it saw that
+    assert peak <= FLUSH_ROWS + WALKS * PAGE, peak
+
+
+def _trade(trade_id: str) -> dict[str, Any]:
+    return {"exchange": "x", "id": trade_id, "symbol": "BTC/USDT", "timestamp": 1}

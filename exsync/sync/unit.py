@@ -250,6 +250,9 @@ class Pending:
         self.rereads: dict[tuple[str, str], int] = {}
         self.written = 0
         self.flushed_at = time.monotonic()
+        # One batch is written at a time: walks reading faster than the store writes wait
+        # for it here, instead of handing it batch after batch to hold in memory.
+        self._writing = asyncio.Lock()
 
     def add(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         self.rows[table].extend(rows)
@@ -292,16 +295,17 @@ class Pending:
         The rows are handed over at once, so the unit may go on reading while they are
         written on the store's thread.
         """
-        self.flushed_at = time.monotonic()
-        if not self.rows and not self.cursors and not self.rereads and finish is None:
-            return
-        rows, cursors, reached = dict(self.rows), dict(self.cursors), dict(self.reached)
-        rereads = dict(self.rereads)
-        self.rows = defaultdict(list)
-        self.cursors.clear()
-        self.reached.clear()
-        self.rereads.clear()
-        await self.store.run(self._write, rows, cursors, reached, rereads, finish)
+        async with self._writing:
+            self.flushed_at = time.monotonic()
+            if not self.rows and not self.cursors and not self.rereads and finish is None:
+                return
+            rows, cursors, reached = dict(self.rows), dict(self.cursors), dict(self.reached)
+            rereads = dict(self.rereads)
+            self.rows = defaultdict(list)
+            self.cursors.clear()
+            self.reached.clear()
+            self.rereads.clear()
+            await self.store.run(self._write, rows, cursors, reached, rereads, finish)
 
     def _write(
         self,

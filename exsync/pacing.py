@@ -85,6 +85,7 @@ class Pacer:
 
     def _open(self, key: str, limit: Limit) -> Any:
         from pyrate_limiter import InMemoryBucket, Limiter, Rate, SQLiteBucket
+        from pyrate_limiter.limiter import SingleBucketFactory
 
         share = IP_HEADROOM if limit.per == "ip" else HEADROOM
         rates = [Rate(max(1, int(limit.count * share)), int(limit.seconds * 1000))]
@@ -94,19 +95,25 @@ class Pacer:
                 rates, table=_table(key), db_path=str(self.shared), use_file_lock=True
             )
             # The file lock is taken on the event loop's thread, and a lock held elsewhere
-            # (the bucket's own clean-up thread, another process) is waited for by sleeping
-            # between attempts: filelock's default of 50 ms stalled every request behind it.
+            # (another process) is waited for by sleeping between attempts: filelock's
+            # default of 50 ms stalled every request behind it.
             bucket.lock.poll_interval = LOCK_POLL_S
         else:
             bucket = InMemoryBucket(rates)
-        limiter = Limiter(bucket, buffer_ms=5)
+        # A pacer lives one pass: its buckets are emptied of old requests when it closes, not
+        # by a clean-up thread each (a thread started per bucket, dozens a pass, and one that
+        # held the shared file's lock while a request waited for it).
+        limiter = Limiter(SingleBucketFactory(bucket, schedule_leak=False), buffer_ms=5)
         self._limiters[key] = limiter
         return limiter
 
     def close(self) -> None:
-        """Stop the buckets' background work and close the shared file."""
-        for limiter in self._limiters.values():
+        """Drop the shared budget's requests older than its window, and close its file."""
+        for key, limiter in self._limiters.items():
             try:
+                if key.startswith("ip:") and self.shared is not None:
+                    bucket = limiter.bucket_factory.bucket
+                    bucket.leak(bucket.now())
                 limiter.close()
             except Exception as exc:  # closing must never fail a pass
                 log.debug("pacing: closing a bucket: %s", exc)

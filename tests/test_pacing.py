@@ -91,3 +91,37 @@ def test_a_busy_ip_budget_holds_a_request_back_only_while_it_is_busy(tmp_path: P
         pacer.close()
     # 5 ms held: filelock's default would make each wait at least 50 ms
     assert min(took) < 0.04, took
+
+
+def test_a_pass_paces_without_a_thread_per_bucket_and_leaves_the_budget_trimmed(
+    tmp_path: Path,
+) -> None:
+    """Each bucket (an account's endpoint, the host's IP budget) is paced on the event loop:
+    no clean-up thread per bucket (dozens a pass). What the shared budget no longer needs
+    is dropped when the pass closes its pacer."""
+    import sqlite3
+
+    shared = tmp_path / "ip.db"
+    pacer = Pacer(BYBIT.limits, "acct", shared)
+    base = "http://127.0.0.1:9/"
+    paths = ["/v5/execution/list", "/v5/order/history", "/v5/order/realtime"]
+    paths += ["/v5/position/list", "/v5/account/wallet-balance", "/v5/market/tickers"]
+    before = threading.active_count()
+
+    async def requests() -> int:
+        for path in paths:
+            await pacer.wait(base, path)
+        return threading.active_count()
+
+    during = asyncio.run(requests())
+    opened = len(pacer._limiters)
+    with sqlite3.connect(shared) as conn:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        # as if the pass's requests were long past the budget's window
+        for table in tables:
+            conn.execute(f"UPDATE '{table}' SET item_timestamp = item_timestamp - 3600000")
+    pacer.close()
+    with sqlite3.connect(shared) as conn:
+        left = sum(conn.execute(f"SELECT count(*) FROM '{t}'").fetchone()[0] for t in tables)
+    assert opened >= 4 and during == before, (opened, before, during)
+    assert tables and left == 0, (tables, left)

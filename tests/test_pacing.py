@@ -42,6 +42,11 @@ def test_one_ip_budget_holds_across_accounts_and_processes(busy, tmp_path: Path)
                 symbols=[],
                 trades_since="41d",
                 api_key_env=f"KEY_{process}_{n}",
+                # an endpoint's 50 a second is paced as requests leave and counted as they
+                # arrive: a loaded machine bunches arrivals, and the 10006 that follows is
+                # retried after the reset the exchange names (two tries were too few)
+                max_tries=5,
+                max_time="30s",
             )
         configs.append(write_config(tmp_path / f"c{process}.yaml", db, accounts))
     env = {f"KEY_{p}_{n}": f"key-{p}-{n}" for p in range(3) for n in range(2)}

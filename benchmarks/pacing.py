@@ -1,4 +1,4 @@
-"""Backfills against the floor the exchanges' documented limits allow (exsync/profiles.py):
+"""Backfills against the floor the exchanges' documented limits allow (exsync/profiles/):
 how close exsync runs to what Bybit and Binance publish, not to its own pacing."""
 
 from __future__ import annotations

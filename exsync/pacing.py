@@ -4,7 +4,7 @@ ccxt paces every request of a client through one bucket, which cannot express wh
 exchanges publish: Bybit allows 50 requests per second per account on each of its history
 endpoints and 600 per 5 seconds per IP for everything; Binance counts request weight per
 minute per IP, separately for spot, USD-M futures and wallet endpoints. The profiles hold
-those limits (exsync/profiles.py); here each becomes a bucket of pyrate-limiter: one per
+those limits (exsync/profiles/); here each becomes a bucket of pyrate-limiter: one per
 account and endpoint in memory, and one per IP in a small SQLite file next to the database,
 shared by every account and every exsync process on the host (timers fire together).
 """

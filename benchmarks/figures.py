@@ -41,6 +41,8 @@ from exsync.store import Store
 from exsync.store.schema import TABLES_BY_NAME
 
 Row = tuple[str, str, str]  # figure, value, target / remark
+#: Bybit's per-IP window: 600 requests per 5 s
+BYBIT_IP_WINDOW = 5.0
 _Where = TypeVar("_Where", Path, str)  # an SQLite file or a PostgreSQL URL
 
 
@@ -138,7 +140,7 @@ def warm_invocation(workdir: Path, quick: bool) -> list[Row]:
         (
             "requests warm / cold",
             f"{ratio(warm_requests, cold_requests):.2f}",
-            "22 + N = 26 is the minimum",
+            "21 + N = 25 is the minimum",
         ),
         (
             "warm process / with all of ccxt",
@@ -334,6 +336,10 @@ def growth(workdir: Path, quick: bool) -> list[Row]:
             config = f.config()
             result = Synchronizer(config).sync()
             assert result.ok, [u for u in result.units if u.status != "ok"]
+            # Five accounts share each simulator's IP budget (600 requests per 5 s), which
+            # the backfill has just spent: the warm pass is measured as a timer runs it, a
+            # window later, or it would measure Bybit's IP limit.
+            time.sleep(BYBIT_IP_WINDOW)
             f.reset_counts()
             seconds, result = timed(lambda config=config: Synchronizer(config).sync())
             assert result.ok

@@ -533,16 +533,23 @@ def config_validate(config: ConfigOption = None) -> None:
     from exsync.errors import DatabaseError
 
     cfg = _guard(lambda: _load(config, required=True))
+    unread = None  # why a database that is there could not be read
     try:
         store = _open_store(cfg, None, readonly=True)
-    except DatabaseError:  # no database yet: the symbols cannot be checked
+    except DatabaseError as exc:
         store = None
+        target = _guard(lambda: _target(cfg))
+        if target.postgres or (target.path is not None and target.path.exists()):
+            unread = str(exc)
     try:
         cached = cached_markets(store) if store is not None else lambda name: None
-        warnings = _guard(lambda: validate(cfg, cached))
+        # With a database that cannot be read, the symbols are not checked: it says why once.
+        warnings = _guard(lambda: validate(cfg, None if unread else cached))
     finally:
         if store is not None:
             store.close()
+    if unread:
+        warnings.insert(0, f"symbols not checked against the cached markets: {unread}")
     for warning in warnings:
         typer.echo(f"exsync: warning: {warning}", err=True)
     typer.echo(f"{cfg.source}: ok, {len(cfg.exchanges)} exchange(s)")
@@ -655,6 +662,13 @@ def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
             )
         return None
     return load_config(found)
+
+
+def _target(cfg: Any) -> Any:
+    """Where the config's database is (an SQLite file or a PostgreSQL URL)."""
+    from exsync.paths import database_target
+
+    return database_target(cfg)
 
 
 def _open_store(cfg, db: Any, create: bool = False, readonly: bool = False):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from exsync.accounts import starter_config
-from tests.conftest import KEY, SECRET, exchange_entry, run, write_config
+from tests.conftest import DB_PASSWORD_ENV, KEY, SECRET, exchange_entry, run, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,3 +102,27 @@ def test_binance_inverse_symbols_are_left_out_with_a_warning(tmp_path: Path):
     ) in done.stderr
     listed = json.loads(run("exchanges", "-c", str(config), "--json").stdout)
     assert listed[0]["market_types"] == ["spot", "linear"]
+
+
+def test_config_validate_names_a_database_it_cannot_read_instead_of_an_empty_cache(
+    tmp_path: Path,
+) -> None:
+    """The symbols are checked against the markets cached in the database; a database that
+    is there but cannot be read (a server that refuses, a damaged file) is not "none cached
+    yet": the one line says which database and why."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    entry = exchange_entry("http://127.0.0.1:1", symbols=["BTC/USDT"])
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"this is not an SQLite database" * 100)
+    for database in (f"postgresql://exsync@127.0.0.1:{port}/mirror", str(damaged)):
+        config = write_config(tmp_path / "c.yaml", database, {"bybit": entry})
+        done = run("config", "validate", "-c", str(config), env={DB_PASSWORD_ENV: "x"})
+        assert done.returncode == 0, done.stderr
+        assert "none cached yet" not in done.stderr, done.stderr
+        lines = [line for line in done.stderr.splitlines() if "not checked" in line]
+        where = str(port) if database.startswith("postgresql") else "damaged.db"
+        assert len(lines) == 1 and where in lines[0], done.stderr

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from exsync import ccxt_import, tradeparse
+from exsync import ccxt_import, orderparse, tradeparse
 from exsync.ccxt_import import errors as ccxt
 from exsync.config import ExchangeConfig
 from exsync.credentials import Credentials
@@ -94,6 +94,7 @@ def create_client(
     for method, fix in profile.request_fixes.items():
         _fix_requests(client, method, fix)
     tradeparse.install(client, profile.trade_shapes)
+    orderparse.install(client, profile.order_shapes)
     if exchange.sandbox and not exchange.api_url:
         client.set_sandbox_mode(True)
     if exchange.api_url:

@@ -84,7 +84,8 @@ def install(client: Any, shapes: tuple[TradeShape, ...]) -> None:
     client.parse_trade = parse_trade
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
+    """`value` when it is non-empty text (what ccxt's readers take as is), else None."""
     return value if type(value) is str and value else None
 
 
@@ -92,15 +93,15 @@ def _id(value: Any) -> str | None:
     if type(value) is int:
         # an id the exchange could send (str() of a far longer one raises in ccxt's reader)
         return str(value) if -(2**63) <= value < 2**64 else None
-    return _text(value)
+    return text(value)
 
 
 #: the last millisecond of 9999: ccxt reads a time through a float, exact to 2**53 only, and
 #: writes its date only up to here; a later time goes to its parser
-_LAST_MS = 253_402_300_799_999
+LAST_MS = 253_402_300_799_999
 
 
-def _iso8601(timestamp: int) -> str:
+def iso8601(timestamp: int) -> str:
     """ccxt's `iso8601(timestamp)` for a time from 1970 to 9999, from the C library's gmtime."""
     seconds, ms = divmod(timestamp, 1000)
     t = time.gmtime(seconds)
@@ -118,13 +119,13 @@ def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -
     fee_cost, fee_currency = trade[shape.fee_cost], trade[shape.fee_currency]
     trade_id, order, market_id = _id(trade[shape.id]), _id(trade[shape.order]), trade["symbol"]
     if shape.side:
-        side = _text(trade[shape.side])
+        side = text(trade[shape.side])
         side = side.lower() if side is not None else None
     else:
         side = "buy" if trade[shape.buyer] is True else "sell"
     if (
         type(timestamp) is not int
-        or not 0 <= timestamp <= _LAST_MS
+        or not 0 <= timestamp <= LAST_MS
         or not (type(price) is type(amount) is type(cost) is str and price and amount and cost)
         or not (type(fee_cost) is type(fee_currency) is str and fee_cost and fee_currency)
         or None in (trade_id, order, side)
@@ -144,7 +145,7 @@ def _build(client: Any, shape: TradeShape, trade: dict[str, Any], market: Any) -
     return {
         "info": trade,
         "timestamp": timestamp,
-        "datetime": _iso8601(timestamp),
+        "datetime": iso8601(timestamp),
         "symbol": symbol,
         "id": trade_id,
         "order": order,

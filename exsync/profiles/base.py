@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exsync.orderparse import OrderShape
 from exsync.pacing import Limit
 from exsync.sources import DEFAULT_SOURCES, BalanceFields, Holdings, OrderFee, Source
 from exsync.tradeparse import TradeShape
@@ -51,6 +52,8 @@ class Profile:
     tickers_by_market_type: bool = False
     #: the shapes of own-trade rows built without ccxt's general parser (tradeparse.py)
     trade_shapes: tuple[TradeShape, ...] = ()
+    #: the shapes of order-history rows built without ccxt's general parser (orderparse.py)
+    order_shapes: tuple[OrderShape, ...] = ()
     #: where each wallet's raw answer keeps the wallet balance, equity and unrealised PnL
     balance_fields: dict[str, BalanceFields] = field(default_factory=dict)
     #: wallets read only where the API key is allowed to: a key without the permission gets

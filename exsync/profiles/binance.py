@@ -3,6 +3,7 @@ the shapes of its own-trade rows."""
 
 from __future__ import annotations
 
+from exsync.orderparse import OrderShape
 from exsync.pacing import Limit
 from exsync.profiles.base import DAY_MS, Profile
 from exsync.sources import BINANCE_SOURCES, BalanceFields, Holdings
@@ -128,6 +129,47 @@ BINANCE_TRADE_SHAPES = (
         maker="maker",
         side="side",
         **_BINANCE_TRADE,
+    ),
+)
+
+# Orders as spot's and USD-M's allOrders send them ("All Orders"), likewise (orderparse.py).
+_BINANCE_ORDER = {
+    "id": "orderId",
+    "client_id": "clientOrderId",
+    "status": "status",
+    "price": "price",
+    "amount": "origQty",
+    "filled": "executedQty",
+    "type": "type",
+    "side": "side",
+    "time_in_force": "timeInForce",
+    "stop_price": "stopPrice",
+    "created": "time",
+    "updated": "updateTime",
+}
+BINANCE_ORDER_SHAPES = (
+    OrderShape(
+        keys=frozenset(
+            {*_BINANCE_ORDER.values(), "symbol", "cummulativeQuoteQty", "orderListId"}
+            | {"icebergQty", "isWorking", "workingTime", "origQuoteOrderQty"}
+            | {"selfTradePreventionMode", "preventedMatchId", "preventedQuantity"}
+        ),
+        market_type="spot",
+        cost="cummulativeQuoteQty",
+        **_BINANCE_ORDER,
+    ),
+    OrderShape(
+        keys=frozenset(
+            {*_BINANCE_ORDER.values(), "symbol", "cumQuote", "avgPrice", "reduceOnly"}
+            | {"positionSide", "closePosition", "origType", "workingType", "priceProtect"}
+            | {"activatePrice", "priceRate", "priceMatch", "selfTradePreventionMode"}
+            | {"goodTillDate"}
+        ),
+        market_type="contract",
+        cost="cumQuote",
+        average="avgPrice",
+        reduce_only="reduceOnly",
+        **_BINANCE_ORDER,
     ),
 )
 
@@ -258,6 +300,7 @@ BINANCE = Profile(
         _CONVERT_FLOW: ("list", "list"),
     },
     trade_shapes=BINANCE_TRADE_SHAPES,
+    order_shapes=BINANCE_ORDER_SHAPES,
     key_info_method="sapi_get_account_apirestrictions",
     not_synced={
         "closed_positions": "Binance has no closed-PnL endpoint; realised PnL is in the "

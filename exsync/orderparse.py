@@ -109,9 +109,10 @@ def _build(client: Any, shape: OrderShape, order: dict[str, Any], market: Any) -
         or (client_id is not None and type(client_id) is not str)
     ):
         return None
+    # read as ccxt's parser reads it: a market without these keys fails there, and here
     resolved = client.safe_market(market_id, market, None, shape.market_type)
     symbol = resolved["symbol"]
-    if resolved["option"] is True or resolved["inverse"] is True:
+    if resolved["inverse"] is True or resolved.get("option") is True or text(symbol) is None:
         return None
     status = client.parse_order_status(raw_status)
     kind, side = kind.lower(), raw_side.lower()

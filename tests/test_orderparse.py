@@ -182,3 +182,14 @@ def test_the_branches_of_ccxts_order_reading(loaded: Any, change: dict[str, Any]
             order["clientOrderId"] = None
         general, shaped = _both(client, order, client.market(symbol))
         assert shaped == general
+
+
+def test_markets_ccxt_reads_leniently_are_read_as_ccxt_reads_them(loaded: Any) -> None:
+    """A row whose id no market has takes the market it was asked for as it is: one without
+    an `option` flag, or without a symbol, parses as ccxt parses it."""
+    client, pages = loaded
+    order = {**pages[SPOT][0], "symbol": "NOSUCHPAIR"}
+    lacking = {k: v for k, v in client.market("BTC/USDT").items() if k != "option"}
+    for market in (lacking, {**client.market("BTC/USDT"), "symbol": ""}):
+        general, shaped = _both(client, order, market)
+        assert shaped == general

@@ -160,7 +160,8 @@ BINANCE_ORDER_SHAPES = (
     ),
     OrderShape(
         keys=frozenset(
-            {*_BINANCE_ORDER.values(), "symbol", "cumQuote", "avgPrice", "reduceOnly"}
+            # cumBase: COIN-M's cost, in USD-M answers too since 2026-08-05 (as "0")
+            {*_BINANCE_ORDER.values(), "symbol", "cumQuote", "cumBase", "avgPrice", "reduceOnly"}
             | {"positionSide", "closePosition", "origType", "workingType", "priceProtect"}
             | {"activatePrice", "priceRate", "priceMatch", "selfTradePreventionMode"}
             | {"goodTillDate"}

@@ -172,7 +172,8 @@ def futures_order_row(seed: int, order: Order) -> dict[str, Any]:
     """An order as /fapi/v1/openOrders and /fapi/v1/allOrders return it.
 
     ``positionSide`` and ``cumQuote`` are what ccxt looks for to tell a contract
-    order from a spot one.
+    order from a spot one. Since 2026-08-05 USD-M answers COIN-M's ``cumBase`` too, as "0"
+    (ccxt reads it for inverse markets only).
     """
     inst = order.instrument
     price = inst.price_of(order.price_ticks)
@@ -187,6 +188,7 @@ def futures_order_row(seed: int, order: Order) -> dict[str, Any]:
         "origQty": futures_qty(inst, order.qty_lots),
         "executedQty": futures_qty(inst, order.filled_lots),
         "cumQuote": dec8(filled * price),
+        "cumBase": "0",
         "timeInForce": order.time_in_force,
         "type": order.order_type.upper(),
         "reduceOnly": False,

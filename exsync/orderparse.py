@@ -10,11 +10,10 @@ result is equal to ccxt's, key for key: tests hold the two side by side over gen
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exsync.tradeparse import LAST_MS, iso8601, text
+from exsync.tradeparse import LAST_MS, install_parser, iso8601, text
 
 #: order types ccxt reports a trigger price of as a take-profit price
 _TAKE_PROFIT = frozenset({"take_profit", "take_profit_market", "take_profit_limit"})
@@ -61,23 +60,7 @@ class OrderShape:
 def install(client: Any, shapes: tuple[OrderShape, ...]) -> None:
     """Give `client` a `parse_order` that builds rows of `shapes` directly and hands every
     other row to ccxt's own."""
-    if not shapes or client.number is not str or not getattr(client, "reduceFees", True):
-        return  # amounts as anything but the exchange's text: ccxt's parser converts them
-    general: Callable[..., dict[str, Any]] = client.parse_order
-    checks = [(shape, shape.required(), shape.keys) for shape in shapes]
-
-    def parse_order(order: dict[str, Any], market: Any = None) -> dict[str, Any]:
-        if isinstance(order, dict) and client.number is str:
-            keys = order.keys()
-            for shape, required, allowed in checks:
-                if required <= keys and keys <= allowed:
-                    parsed = _build(client, shape, order, market)
-                    if parsed is not None:
-                        return parsed
-                    break
-        return general(order, market)
-
-    client.parse_order = parse_order
+    install_parser(client, "parse_order", shapes, lambda *args: _build(*args))
 
 
 def _time(value: Any) -> int | None:

@@ -65,23 +65,33 @@ class TradeShape:
 def install(client: Any, shapes: tuple[TradeShape, ...]) -> None:
     """Give `client` a `parse_trade` that builds rows of `shapes` directly and hands every
     other row to ccxt's own."""
+    install_parser(client, "parse_trade", shapes, lambda *args: _build(*args))
+
+
+def install_parser(
+    client: Any, name: str, shapes: tuple[Any, ...], build: Callable[..., Any]
+) -> None:
+    """Replace the client's parser `name` (`parse_trade`, `parse_order`): a row with the keys
+    of one of `shapes` (each with `keys` and `required()`) is built by `build(client, shape,
+    row, market)`, which returns None for a row it does not cover; every other row goes to
+    ccxt's parser."""
     if not shapes or client.number is not str or not getattr(client, "reduceFees", True):
         return  # amounts as anything but the exchange's text: ccxt's parser converts them
-    general: Callable[..., dict[str, Any]] = client.parse_trade
+    general: Callable[..., dict[str, Any]] = getattr(client, name)
     checks = [(shape, shape.required(), shape.keys) for shape in shapes]
 
-    def parse_trade(trade: dict[str, Any], market: Any = None) -> dict[str, Any]:
-        if isinstance(trade, dict) and client.number is str:
-            keys = trade.keys()
+    def parse(row: dict[str, Any], market: Any = None) -> dict[str, Any]:
+        if isinstance(row, dict) and client.number is str:
+            keys = row.keys()
             for shape, required, allowed in checks:
                 if required <= keys and keys <= allowed:
-                    parsed = _build(client, shape, trade, market)
+                    parsed = build(client, shape, row, market)
                     if parsed is not None:
                         return parsed
                     break
-        return general(trade, market)
+        return general(row, market)
 
-    client.parse_trade = parse_trade
+    setattr(client, name, parse)
 
 
 def text(value: Any) -> str | None:

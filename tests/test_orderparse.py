@@ -5,7 +5,6 @@ in the mirror a whole backfill leaves."""
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from exsync.profiles import BINANCE
 from exsync.simulator import BinanceSimulator, Scenario
 from tests.conftest import KEY, SECRET, exchange_entry, rows, sync_ok
 from tests.test_binance_simulator import make_exchange
+from tests.test_tradeparse import both
 
 SPOT, FUTURES = "/api/v3/allOrders", "/fapi/v1/allOrders"
 
@@ -62,15 +62,8 @@ def loaded(binance: BinanceSimulator) -> tuple[Any, dict[str, list[dict[str, Any
 
 
 def _both(client: Any, order: dict[str, Any], market: Any) -> tuple[Any, Any]:
-    """ccxt's parse and the shaped one, each on its own copy; an exception is a result."""
-    general = type(client).parse_order
-    results = []
-    for parse in (lambda o, m: general(client, o, m), client.parse_order):
-        try:
-            results.append(parse(copy.deepcopy(order), market))
-        except Exception as exc:  # both must fail alike
-            results.append(type(exc))
-    return results[0], results[1]
+    general, shaped = both(client, order, market, "parse_order")
+    return general, shaped
 
 
 def test_the_simulators_orders_are_built_by_shape_and_equal_ccxts(loaded: Any) -> None:

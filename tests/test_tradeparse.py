@@ -60,14 +60,15 @@ def loaded(binance: BinanceSimulator) -> tuple[Any, dict[str, list[dict[str, Any
     return client, pages
 
 
-def _both(client: Any, trade: dict[str, Any], market: Any) -> tuple[Any, Any]:
-    """ccxt's parse and the shaped one, each on its own copy; an exception is a result."""
-    general = type(client).parse_trade
+def both(client: Any, row: dict[str, Any], market: Any, name: str = "parse_trade") -> Any:
+    """ccxt's parser `name` and the shaped one, each on its own copy of `row`; an exception
+    is a result (both must fail alike)."""
+    general = getattr(type(client), name)
     results = []
-    for parse in (lambda t, m: general(client, t, m), client.parse_trade):
+    for parse in (lambda r, m: general(client, r, m), getattr(client, name)):
         try:
-            results.append(parse(copy.deepcopy(trade), market))
-        except Exception as exc:  # both must fail alike
+            results.append(parse(copy.deepcopy(row), market))
+        except Exception as exc:
             results.append(type(exc))
     return results[0], results[1]
 
@@ -81,7 +82,7 @@ def test_the_simulators_rows_are_built_by_shape_and_equal_ccxts(loaded: Any) -> 
         for trade in pages[path]:
             # the row takes its shape: the fast path is what is compared, not ccxt twice
             assert tradeparse._build(client, shape, trade, market) is not None
-            general, shaped = _both(client, trade, market)
+            general, shaped = both(client, trade, market)
             assert shaped == general
             assert shaped["symbol"] == symbol
 
@@ -115,7 +116,7 @@ def test_any_variant_of_a_row_parses_as_ccxt_parses_it(loaded: Any, data: st.Dat
     client, pages = loaded
     trade = data.draw(_variants(tuple(pages[SPOT][:3] + pages[FUTURES][:3])))
     market = data.draw(st.sampled_from([None, "BTC/USDT", "BTC/USDT:USDT", "ETH/USDT"]))
-    general, shaped = _both(client, trade, market and client.market(market))
+    general, shaped = both(client, trade, market and client.market(market))
     assert shaped == general
 
 

@@ -531,6 +531,7 @@ def config_validate(config: ConfigOption = None) -> None:
     """
     from exsync.accounts import cached_markets, validate
     from exsync.errors import DatabaseError
+    from exsync.paths import database_target
 
     cfg = _guard(lambda: _load(config, required=True))
     unread = None  # why a database that is there could not be read
@@ -538,7 +539,7 @@ def config_validate(config: ConfigOption = None) -> None:
         store = _open_store(cfg, None, readonly=True)
     except DatabaseError as exc:
         store = None
-        target = _guard(lambda: _target(cfg))
+        target = _guard(lambda: database_target(cfg))
         if target.postgres or (target.path is not None and target.path.exists()):
             unread = str(exc)
     try:
@@ -662,13 +663,6 @@ def _load(path: Path | None, required: bool):  # type: ignore[no-untyped-def]
             )
         return None
     return load_config(found)
-
-
-def _target(cfg: Any) -> Any:
-    """Where the config's database is (an SQLite file or a PostgreSQL URL)."""
-    from exsync.paths import database_target
-
-    return database_target(cfg)
 
 
 def _open_store(cfg, db: Any, create: bool = False, readonly: bool = False):  # type: ignore[no-untyped-def]

@@ -120,3 +120,35 @@ def test_a_reader_faster_than_the_store_waits_instead_of_piling_rows_up(tmp_path
 
 def _trade(trade_id: str) -> dict[str, Any]:
     return {"exchange": "x", "id": trade_id, "symbol": "BTC/USDT", "timestamp": 1}
+
+
+def test_shared_work_that_fails_after_its_units_were_cancelled_is_not_logged_as_lost() -> None:
+    """Work the units of one exchange share (a wallet read) is awaited by each of them; when
+    another unit's failure has cancelled them all before it fails too (a wrong key refused
+    everywhere), its error must not reach the log as asyncio's "Task exception was never
+    retrieved" traceback: each unit that waited reports what it saw."""
+    import asyncio
+    import gc
+
+    from exsync.sync.unit import UnitContext
+
+    lost: list[Any] = []
+
+    async def failing() -> None:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("refused")
+
+    async def pass_() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: lost.append(context))
+        ctx = UnitContext.__new__(UnitContext)
+        ctx.shared = {}
+        waiter = asyncio.ensure_future(ctx.once("wallet", failing))
+        await asyncio.sleep(0)
+        waiter.cancel()  # the unit that asked was cancelled by another's failure
+        await asyncio.sleep(0.05)
+        ctx.shared.clear()
+        gc.collect()
+
+    asyncio.run(pass_())
+    gc.collect()
+    assert [c.get("message") for c in lost] == [], lost

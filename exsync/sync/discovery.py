@@ -39,7 +39,14 @@ from exsync.store import utc_now, utc_now_minus
 from exsync.sync.balances import read_wallet
 from exsync.sync.history import walk_history
 from exsync.sync.positions import open_positions
-from exsync.sync.unit import Pending, UnitContext, number, per_settle_coin, together
+from exsync.sync.unit import (
+    Pending,
+    UnitContext,
+    background,
+    number,
+    per_settle_coin,
+    together,
+)
 
 #: a candidate found quiet is checked again after this long even if no balance moved
 RECHECK_SECONDS = 7 * 86_400
@@ -294,7 +301,7 @@ async def walk_streams(
         )
         return len(ctx.market_types)
     early = await plan(ctx, kind, seen, evidence=False)
-    planned = asyncio.ensure_future(plan(ctx, kind, seen))
+    planned = background(plan(ctx, kind, seen))
     started = {step.stream for step in early.walks}
 
     async def one(step: Walk) -> None:

@@ -52,6 +52,15 @@ async def together(*coroutines: Awaitable[Any]) -> list[Any]:
     return [t.result() for t in tasks]
 
 
+def background(work: Awaitable[Any]) -> asyncio.Future[Any]:
+    """Start `work` for callers that await it later, if at all: each caller sees its failure,
+    and a failure left with no caller (all cancelled by another unit's) is not logged by
+    asyncio as a lost exception with its traceback."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
+
+
 class PaginationError(Exception):
     """The exchange's pages do not lead to an end."""
 
@@ -104,7 +113,7 @@ class UnitContext:
         failing or cancelled does not take it from another."""
         task = self.shared.get(key)
         if task is None:
-            task = self.shared[key] = asyncio.ensure_future(make())
+            task = self.shared[key] = background(make())
         return asyncio.shield(task)
 
     def warn(self, message: str) -> None:
